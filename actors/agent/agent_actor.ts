@@ -1,0 +1,218 @@
+/**
+ * AgentActor (`/user/agent` on an agent node): owns this machine's kernels.
+ * It reports capacity and kernels to the manager's registry (join, then a
+ * heartbeat every second), creates kernels it has room for (refusing the
+ * rest), and supervises one KernelActor per container.
+ *
+ * On start it re-adopts the containers a previous incarnation left running
+ * (found by their agent label), and removes those whose session the manager
+ * no longer knows.
+ *
+ * @module
+ */
+
+import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
+import type { AgentInfo, KernelReport, RegistryMsg } from "../manager/protocol.ts";
+import { AgentMsg } from "./protocol.ts";
+import { KernelActor } from "./kernel_actor.ts";
+import type { KernelHost, LaunchedKernel } from "./kernel_host.ts";
+
+export interface AgentOptions {
+  id: string;
+  addr: string;
+  region: string;
+  scalingGroup: string;
+  version: string;
+  heartbeatMs: number;
+  registry: ActorRef<RegistryMsg>;
+  host: KernelHost;
+}
+
+type Internal = { type: "heartbeat" } | { type: "kernel-ended"; kernelId: string };
+
+interface Held {
+  kernel: LaunchedKernel;
+  ref: ActorRef;
+  slots: Record<string, number>;
+}
+
+export class AgentActor extends Actor<AgentMsg | Internal> {
+  #kernels = new Map<string, Held>();
+  #draining = false;
+  #timer?: ReturnType<typeof setInterval>;
+  #joined = false;
+
+  constructor(readonly opts: AgentOptions) {
+    super();
+  }
+
+  /** Kernels are not restarted: a container's state cannot be recreated. */
+  override supervisorStrategy(): SupervisorStrategy {
+    return { kind: "one_for_one", decide: () => "stop" };
+  }
+
+  override async preStart(): Promise<void> {
+    for (const k of await this.opts.host.adopt()) this.#hold(k);
+    this.opts.host.startPool?.();
+    const self = this.ctx.self;
+    this.#timer = setInterval(() => self.tell({ type: "heartbeat" }), this.opts.heartbeatMs);
+    await this.#join();
+  }
+
+  override postStop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async receive(raw: AgentMsg | Internal): Promise<unknown> {
+    if (raw.type === "heartbeat") {
+      if (!this.#joined) return await this.#join();
+      this.opts.registry.tell({ type: "agent.heartbeat", info: await this.#info() });
+      return;
+    }
+    if (raw.type === "kernel-ended") {
+      const held = this.#kernels.get(raw.kernelId);
+      if (held) {
+        this.#kernels.delete(raw.kernelId);
+        await this.opts.host.destroy(held.kernel).catch(() => undefined);
+      }
+      return;
+    }
+    const msg = AgentMsg.parse(raw);
+    switch (msg.type) {
+      case "kernel.create":
+        return await this.#create(msg);
+      case "kernel.destroy":
+        return await this.#destroy(msg.kernelId);
+      case "kernel.list":
+        return this.#reports();
+      case "agent.drain":
+        this.#draining = msg.draining;
+        return { draining: this.#draining };
+      case "agent.forget-unknown":
+        return await this.#forgetUnknown(msg.knownKernels);
+    }
+  }
+
+  /** Number of live kernels (the node's drain-on-SIGTERM waits for zero). */
+  get kernelCount(): number {
+    return this.#kernels.size;
+  }
+
+  async #join(): Promise<void> {
+    try {
+      const res = await this.opts.registry.ask<{ ok: boolean; knownKernels: string[] }>(
+        { type: "agent.join", info: await this.#info() },
+        { timeoutMs: 5000 },
+      );
+      this.#joined = true;
+      await this.#forgetUnknown(res.knownKernels);
+    } catch (err) {
+      console.error(`agent ${this.opts.id}: join failed, retrying with the next heartbeat: ${err}`);
+    }
+  }
+
+  async #forgetUnknown(known: string[]): Promise<{ removed: string[] }> {
+    const keep = new Set(known);
+    const removed: string[] = [];
+    for (const [id] of this.#kernels) {
+      if (!keep.has(id)) {
+        await this.#destroy(id);
+        removed.push(id);
+      }
+    }
+    return { removed };
+  }
+
+  #free(): Record<string, number> {
+    const free = { ...this.opts.host.capacity() };
+    for (const h of this.#kernels.values()) {
+      for (const [k, v] of Object.entries(h.slots)) free[k] = (free[k] ?? 0) - v;
+    }
+    return free;
+  }
+
+  async #create(msg: Extract<AgentMsg, { type: "kernel.create" }>): Promise<{ containerId: string }> {
+    if (this.#draining) throw new Error(`agent ${this.opts.id} is draining`);
+    if (this.#kernels.has(msg.kernelId)) return { containerId: this.#kernels.get(msg.kernelId)!.kernel.containerId };
+    const free = this.#free();
+    for (const [slot, amount] of Object.entries(msg.slots)) {
+      if (amount > (free[slot] ?? 0) + 1e-9) {
+        throw new Error(`no room on agent ${this.opts.id}: ${slot} requested ${amount}, free ${free[slot] ?? 0}`);
+      }
+    }
+    const kernel = await this.opts.host.launch({
+      sessionId: msg.sessionId,
+      kernelId: msg.kernelId,
+      image: msg.image,
+      slots: msg.slots,
+      environ: msg.environ,
+      mounts: msg.mounts,
+      owner: ownerAddress(msg.owner),
+    });
+    this.#hold(kernel);
+    return { containerId: kernel.containerId };
+  }
+
+  #hold(kernel: LaunchedKernel): void {
+    const owner = this.ctx.system.refFor(kernel.owner);
+    const host = this.opts.host;
+    const ref = this.ctx.spawn(
+      () => new KernelActor(kernel.kernelId, kernel.conn, owner, () => host.stats(kernel)),
+      { name: kernel.kernelId },
+    );
+    this.ctx.watch(ref);
+    this.#kernels.set(kernel.kernelId, { kernel, ref, slots: kernel.slots });
+  }
+
+  override onTerminated(t: { ref: ActorRef }): void {
+    for (const [id, h] of this.#kernels) {
+      if (h.ref.path === t.ref.path) this.ctx.self.tell({ type: "kernel-ended", kernelId: id });
+    }
+  }
+
+  async #destroy(kernelId: string): Promise<{ stats: Record<string, number> }> {
+    const held = this.#kernels.get(kernelId);
+    if (!held) return { stats: {} }; // idempotent
+    this.#kernels.delete(kernelId);
+    this.ctx.unwatch(held.ref);
+    const stats = await this.opts.host.stats(held.kernel).catch(() => ({}));
+    await this.ctx.stop(held.ref);
+    await this.opts.host.destroy(held.kernel);
+    return { stats };
+  }
+
+  #reports(): KernelReport[] {
+    return [...this.#kernels.values()].map((h) => ({
+      kernelId: h.kernel.kernelId,
+      sessionId: h.kernel.sessionId,
+      containerId: h.kernel.containerId,
+      status: "RUNNING",
+    }));
+  }
+
+  async #info(): Promise<AgentInfo> {
+    const o = this.opts;
+    return {
+      id: o.id,
+      addr: o.addr,
+      region: o.region,
+      scalingGroup: o.scalingGroup,
+      architecture: Deno.build.arch,
+      version: o.version,
+      resourceSlots: o.host.capacity(),
+      availableSlots: this.#free(),
+      images: await o.host.images(),
+      computePlugins: o.host.plugins(),
+      draining: this.#draining,
+      kernels: this.#reports(),
+    };
+  }
+}
+
+function ownerAddress(owner: unknown): { node: string; path: string } {
+  // A ref arrives revived by the cluster, or as its JSON form from a local caller.
+  const o = owner as { $ref?: { node: string; path: string }; node?: unknown; path?: unknown };
+  if (o?.$ref) return o.$ref;
+  if (typeof o?.node === "string" && typeof o?.path === "string") return { node: o.node, path: o.path };
+  throw new Error("kernel.create without an owner ref");
+}

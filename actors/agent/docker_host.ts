@@ -1,0 +1,278 @@
+/**
+ * The Docker implementation of {@link KernelHost}: kernels are hardened
+ * containers (kernel/spec.ts) launched cold or taken from the warm pool,
+ * GPUs are whole devices from the allocator, usage comes from cgroups.
+ *
+ * Identity: every kernel's host dir holds a `kernel.json` record (kernel,
+ * session, owner ref, slots, container). After an agent restart, `adopt()`
+ * matches running containers labelled with this agent to their records and
+ * re-attaches to their runners; containers without a usable record (idle
+ * pool containers, half-made kernels) are removed.
+ *
+ * @module
+ */
+
+import { DockerClient } from "./docker/mod.ts";
+import { discoverGpus, GpuAllocator } from "./gpu/mod.ts";
+import { KernelConnection } from "./kernel/connection.ts";
+import { type KernelDirs, kernelDirs, readKernelRecord, writeKernelRecord } from "./kernel/workdir.ts";
+import { KernelLauncher, type LaunchedKernel as Launched } from "./kernel/launcher.ts";
+import { LABELS } from "./kernel/spec.ts";
+import { KernelMeter } from "./metering/mod.ts";
+import { WarmPool } from "./pool/mod.ts";
+import { resolveImage } from "../../images/catalog.ts";
+import type { KernelHost, LaunchedKernel, LaunchRequest } from "./kernel_host.ts";
+
+export interface DockerHostOptions {
+  agentId: string;
+  dataDir: string;
+  nvidiaSmi: string;
+  /** Warm containers per pool image. */
+  poolSize: number;
+  /** Image names or aliases kept warm. */
+  poolImages: string[];
+  /** Caps on offered slots; default: the machine's cores and memory less 1 GiB. */
+  cpu?: number;
+  mem?: number;
+}
+
+/** Slots of a session that asked for nothing, and of pool containers. */
+export const DEFAULT_KERNEL_SLOTS = { cpu: 1, mem: 1 << 30 } as const;
+
+interface Private {
+  dirs: KernelDirs;
+  meter: KernelMeter;
+  launched: Launched;
+}
+
+export class DockerKernelHost implements KernelHost {
+  #docker: DockerClient;
+  #launcher: KernelLauncher;
+  #gpus: GpuAllocator;
+  #pool?: WarmPool;
+  #capacity: Record<string, number>;
+  #private = new WeakMap<LaunchedKernel, Private>();
+  #images: { at: number; list: string[] } = { at: 0, list: [] };
+
+  private constructor(readonly opts: DockerHostOptions, docker: DockerClient, gpus: GpuAllocator) {
+    this.#docker = docker;
+    this.#gpus = gpus;
+    this.#launcher = new KernelLauncher(docker, { dataDir: opts.dataDir, agentId: opts.agentId });
+    const mem = Math.max(1 << 30, Deno.systemMemoryInfo().total - (1 << 30));
+    this.#capacity = {
+      cpu: opts.cpu ?? navigator.hardwareConcurrency,
+      mem: opts.mem ?? mem,
+      "cuda.device": gpus.capacity,
+    };
+  }
+
+  static async create(opts: DockerHostOptions): Promise<DockerKernelHost> {
+    await Deno.mkdir(opts.dataDir, { recursive: true });
+    const docker = await DockerClient.connect();
+    const gpus = new GpuAllocator(await discoverGpus({ nvidiaSmiPath: opts.nvidiaSmi }));
+    const host = new DockerKernelHost(opts, docker, gpus);
+    const targets: Record<string, number> = {};
+    for (const name of opts.poolImages) {
+      const ref = resolveImage(name)?.ref;
+      if (ref && opts.poolSize > 0 && await host.#hasImage(ref)) targets[ref] = opts.poolSize;
+    }
+    if (Object.keys(targets).length) {
+      host.#pool = new WarmPool({
+        launcher: host.#launcher,
+        targets,
+        slots: { ...DEFAULT_KERNEL_SLOTS },
+        // The pool may hold at most a quarter of the machine.
+        capacity: { cpu: host.#capacity.cpu / 4, mem: host.#capacity.mem / 4 },
+        onError: (image, e) => console.error(`agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`),
+      });
+    }
+    return host;
+  }
+
+  /** Starts filling the warm pool (after adoption, so the two do not race). */
+  startPool(): void {
+    this.#pool?.start();
+  }
+
+  async #hasImage(ref: string): Promise<boolean> {
+    try {
+      await this.#docker.inspectImage(ref);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  capacity(): Record<string, number> {
+    return { ...this.#capacity };
+  }
+
+  /** What the pool holds counts as taken until it is handed out. */
+  poolHeld(): Record<string, number> {
+    const held = this.#pool?.held ?? { cpu: 0, mem: 0 };
+    return { cpu: held.cpu, mem: held.mem };
+  }
+
+  plugins(): Record<string, unknown> {
+    return this.#gpus.capacity ? { cuda: { devices: this.#gpus.devices } } : {};
+  }
+
+  async images(): Promise<string[]> {
+    if (Date.now() - this.#images.at > 30_000) {
+      const list = await this.#docker.listImages({ labels: ["ai.backend.kernelspec"] }).catch(() => []);
+      this.#images = { at: Date.now(), list: list.flatMap((i) => i.RepoTags ?? []).filter((t) => t !== "<none>:<none>") };
+    }
+    return this.#images.list;
+  }
+
+  async launch(req: LaunchRequest): Promise<LaunchedKernel> {
+    const image = resolveImage(req.image)?.ref ?? req.image;
+    const slots = {
+      cpu: req.slots.cpu ?? DEFAULT_KERNEL_SLOTS.cpu,
+      mem: req.slots.mem ?? DEFAULT_KERNEL_SLOTS.mem,
+      "cuda.device": req.slots["cuda.device"] ?? 0,
+    };
+    const gpuIds = slots["cuda.device"] > 0 ? this.#gpus.allocate(req.kernelId, slots["cuda.device"]) : [];
+    let launched: Launched | null = null;
+    try {
+      const identity = { kernelId: req.kernelId, sessionId: req.sessionId, owner: JSON.stringify(req.owner) };
+      if (gpuIds.length === 0 && req.mounts.length === 0 && Object.keys(req.environ).length === 0) {
+        launched = await this.#pool?.take(image, slots, identity) ?? null;
+      }
+      if (!launched) {
+        launched = await this.#launcher.launch({
+          image,
+          kernelId: req.kernelId,
+          sessionId: req.sessionId,
+          slots,
+          gpuIds,
+          mounts: req.mounts,
+          environ: req.environ,
+        });
+      }
+      await writeKernelRecord(launched.dirs, {
+        kernelId: req.kernelId,
+        sessionId: req.sessionId,
+        owner: req.owner,
+        image,
+        slots,
+        gpuIds,
+        containerId: launched.containerId,
+      });
+    } catch (e) {
+      this.#gpus.release(req.kernelId);
+      if (launched) await this.#launcher.destroy(launched).catch(() => undefined);
+      throw e;
+    }
+    return this.#wrap(launched, req.kernelId, req.sessionId, req.owner, slots, gpuIds);
+  }
+
+  #wrap(
+    launched: Launched,
+    kernelId: string,
+    sessionId: string,
+    owner: { node: string; path: string },
+    slots: Record<string, number>,
+    devices: string[],
+  ): LaunchedKernel {
+    const meter = new KernelMeter(launched.containerId, { intervalMs: 5000 });
+    meter.start();
+    const kernel: LaunchedKernel = {
+      kernelId,
+      sessionId,
+      containerId: launched.containerId,
+      image: launched.image,
+      slots,
+      devices,
+      owner,
+      conn: launched.connection,
+    };
+    this.#private.set(kernel, { dirs: launched.dirs, meter, launched });
+    return kernel;
+  }
+
+  async adopt(): Promise<LaunchedKernel[]> {
+    const adopted: LaunchedKernel[] = [];
+    const containers = await this.#docker.listContainers({ labels: { [LABELS.agentId]: this.opts.agentId }, all: true });
+    const records = await this.#records();
+    for (const c of containers) {
+      const rec = records.get(c.Id);
+      const running = c.State === "running";
+      if (!rec || !running || !rec.record.kernelId || !rec.record.owner) {
+        await this.#docker.removeContainer(c.Id, { force: true }).catch(() => undefined);
+        if (rec) await Deno.remove(rec.dirs.root, { recursive: true }).catch(() => undefined);
+        continue;
+      }
+      try {
+        const stream = await this.#docker.attach(c.Id);
+        const connection = await KernelConnection.reattach(stream);
+        const r = rec.record as {
+          kernelId: string;
+          sessionId: string;
+          owner: { node: string; path: string };
+          image: string;
+          slots: Record<string, number>;
+          gpuIds?: string[];
+        };
+        const gpuIds = r.gpuIds ?? [];
+        if (gpuIds.length) this.#gpus.allocate(r.kernelId, gpuIds.length);
+        adopted.push(
+          this.#wrap(
+            { containerId: c.Id, dirs: rec.dirs, connection, image: r.image, readyAt: Date.now() },
+            r.kernelId,
+            r.sessionId,
+            r.owner,
+            r.slots,
+            gpuIds,
+          ),
+        );
+      } catch (e) {
+        console.error(`agent ${this.opts.agentId}: cannot re-adopt ${c.Id.slice(0, 12)}: ${e}; removing it`);
+        await this.#docker.removeContainer(c.Id, { force: true }).catch(() => undefined);
+      }
+    }
+    return adopted;
+  }
+
+  /** Kernel records under the data dir, by container id. */
+  async #records(): Promise<Map<string, { dirs: KernelDirs; record: Record<string, unknown> }>> {
+    const out = new Map<string, { dirs: KernelDirs; record: Record<string, unknown> }>();
+    try {
+      for await (const e of Deno.readDir(`${this.opts.dataDir}/kernels`)) {
+        if (!e.isDirectory) continue;
+        const dirs = kernelDirs(this.opts.dataDir, e.name);
+        const record = await readKernelRecord(dirs).catch(() => null);
+        if (record && typeof record.containerId === "string") out.set(record.containerId, { dirs, record });
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    return out;
+  }
+
+  async stats(kernel: LaunchedKernel): Promise<Record<string, number>> {
+    const p = this.#private.get(kernel);
+    const s = await p?.meter.sample();
+    if (!s) return {};
+    return {
+      cpuMs: s.cpuMs,
+      memKiB: s.memKiB,
+      memPeakKiB: s.memPeakKiB,
+      ioReadBytes: s.ioReadBytes,
+      ioWriteBytes: s.ioWriteBytes,
+    };
+  }
+
+  async destroy(kernel: LaunchedKernel): Promise<void> {
+    const p = this.#private.get(kernel);
+    this.#gpus.release(kernel.kernelId);
+    if (!p) return;
+    await p.meter.stop();
+    await this.#launcher.destroy(p.launched);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool?.close();
+    this.#docker.close();
+  }
+}

@@ -1,0 +1,3 @@
+/** GPU discovery (nvidia-smi) and whole-device allocation. */
+export * from "./discovery.ts";
+export * from "./allocator.ts";

@@ -1,0 +1,416 @@
+/**
+ * A live conversation with one kernel runner over a container's attached
+ * stdio (images/PROTOCOL.md). Requests carry ids; answers are matched back
+ * by id. When the stream ends (the runner or its container died) every
+ * pending request and run fails with {@linkcode KernelDiedError}, so no
+ * caller waits forever.
+ */
+import type { AttachedStream } from "../docker/attach.ts";
+import {
+  type DirEntry,
+  type DoneEvent,
+  encodeFrame,
+  FrameDecoder,
+  type ReadyEvent,
+  type RunEvent,
+  RunnerEvent,
+} from "./protocol.ts";
+import {
+  KernelDiedError,
+  KernelReadyTimeoutError,
+  KernelRequestError,
+} from "./errors.ts";
+
+/** Options of {@linkcode KernelConnection.open}. */
+export interface KernelConnectionOptions {
+  /** How long to wait for the runner's `ready`. @default 30000 */
+  readyTimeoutMs?: number;
+  /** Receives the runner's stderr (diagnostics). @default drop */
+  onStderr?: (text: string) => void;
+  /** Receives frames that fail validation (they are dropped). @default drop */
+  onInvalidFrame?: (frame: unknown) => void;
+}
+
+/** Options of {@linkcode KernelConnection.exec}. */
+export interface ExecOptions {
+  /** @default "query" */
+  mode?: "query" | "batch";
+  /** Passed through as the frame's `opts` (timeoutMs, clean/build/exec ...). */
+  opts?: Record<string, unknown>;
+}
+
+type Pending = {
+  op: string;
+  resolve: (ev: RunnerEvent) => void;
+  reject: (e: Error) => void;
+};
+
+/**
+ * One run started by {@linkcode KernelConnection.exec}: iterate it for its
+ * events (out, media, html, waiting-input, stage, done; `done` comes last),
+ * or await `done`. Iterating after the run ended replays buffered events.
+ */
+export class KernelRun implements AsyncIterable<RunEvent> {
+  readonly id: string;
+  /** Resolves with the run's `done`; rejects if the kernel died first. */
+  readonly done: Promise<DoneEvent>;
+  #conn: KernelConnection;
+  #events: RunEvent[] = [];
+  #wake: (() => void) | null = null;
+  #error: Error | null = null;
+  #ended = false;
+  #resolve!: (d: DoneEvent) => void;
+  #reject!: (e: Error) => void;
+  /** Called synchronously for each event, in order (optional). */
+  onEvent?: (ev: RunEvent) => void;
+
+  constructor(conn: KernelConnection, id: string) {
+    this.#conn = conn;
+    this.id = id;
+    this.done = new Promise((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+    this.done.catch(() => {}); // observed through iteration or by the caller
+  }
+
+  /** @internal */
+  _push(ev: RunEvent): void {
+    this.onEvent?.(ev);
+    this.#events.push(ev);
+    if (ev.ev === "done") {
+      this.#ended = true;
+      this.#resolve(ev);
+    }
+    this.#wake?.();
+  }
+
+  /** @internal */
+  _fail(e: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = e;
+    this.#reject(e);
+    this.#wake?.();
+  }
+
+  /** Answers a `waiting-input`. */
+  input(text: string): Promise<void> {
+    return this.#conn.input(this.id, text);
+  }
+
+  /** Asks the runner to interrupt this run; `done` then says `interrupted`. */
+  interrupt(): Promise<void> {
+    return this.#conn.interrupt(this.id);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RunEvent> {
+    let i = 0;
+    for (;;) {
+      while (i < this.#events.length) {
+        const ev = this.#events[i++];
+        yield ev;
+        if (ev.ev === "done") return;
+      }
+      if (this.#error) throw this.#error;
+      await new Promise<void>((r) => (this.#wake = r));
+      this.#wake = null;
+    }
+  }
+}
+
+/** Connection to one runner; create it with {@linkcode KernelConnection.open}. */
+export class KernelConnection {
+  /** The runner's `ready` frame. */
+  ready!: ReadyEvent;
+  /** Resolves when the stream ended, with the reason. */
+  readonly closed: Promise<KernelDiedError>;
+  #stream: AttachedStream;
+  #decoder = new FrameDecoder();
+  #pending = new Map<string, Pending>();
+  #runs = new Map<string, KernelRun>();
+  #seq = 0;
+  #prefix = crypto.randomUUID().slice(0, 8);
+  #writing: Promise<void> = Promise.resolve();
+  #dead: KernelDiedError | null = null;
+  #onClosed!: (e: KernelDiedError) => void;
+  #readyWaiter:
+    | { resolve: (r: ReadyEvent) => void; reject: (e: Error) => void }
+    | null = null;
+  #opts: KernelConnectionOptions;
+  #stderrDecoder = new TextDecoder();
+
+  private constructor(stream: AttachedStream, opts: KernelConnectionOptions) {
+    this.#stream = stream;
+    this.#opts = opts;
+    this.closed = new Promise((r) => (this.#onClosed = r));
+  }
+
+  /**
+   * Starts reading `stream` and waits for `ready`. On timeout or EOF before
+   * ready the stream is closed and the error thrown.
+   */
+  static async open(
+    stream: AttachedStream,
+    options: KernelConnectionOptions = {},
+  ): Promise<KernelConnection> {
+    const conn = new KernelConnection(stream, options);
+    const ready = new Promise<ReadyEvent>((
+      resolve,
+      reject,
+    ) => (conn.#readyWaiter = { resolve, reject }));
+    conn.#readLoop();
+    const ms = options.readyTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      conn.ready = await Promise.race([
+        ready,
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(
+            () => rej(new KernelReadyTimeoutError(`no ready within ${ms} ms`)),
+            ms,
+          );
+        }),
+      ]);
+    } catch (e) {
+      conn.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  /**
+   * Re-attaches to a runner that is already running (an agent restarted and
+   * adopts its containers): its `ready` went to the previous agent, so a
+   * `ping` answered within the timeout stands in for it. Output a run wrote
+   * while no agent was attached is lost; interpreter state is not.
+   */
+  static async reattach(
+    stream: AttachedStream,
+    options: KernelConnectionOptions = {},
+  ): Promise<KernelConnection> {
+    const conn = new KernelConnection(stream, options);
+    conn.#readLoop();
+    const ms = options.readyTimeoutMs ?? 5_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        conn.ping(),
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(() => rej(new KernelReadyTimeoutError(`no answer to ping within ${ms} ms`)), ms);
+        }),
+      ]);
+      conn.ready = { ev: "ready", lang: "adopted", version: "", modes: [] };
+    } catch (e) {
+      conn.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  /** Whether the stream has ended. */
+  get isDead(): boolean {
+    return this.#dead !== null;
+  }
+
+  async #readLoop(): Promise<void> {
+    let reason = "runner stream ended (EOF)";
+    try {
+      for (;;) {
+        const chunks = await this.#stream.read();
+        if (chunks === null) break;
+        for (const c of chunks) {
+          if (c.stream === "stdout") {
+            for (const frame of this.#decoder.push(c.data)) {
+              this.#dispatch(frame);
+            }
+          } else if (c.stream === "stderr") {
+            this.#opts.onStderr?.(
+              this.#stderrDecoder.decode(c.data, { stream: true }),
+            );
+          }
+        }
+      }
+    } catch (e) {
+      reason = `runner stream failed: ${
+        e instanceof Error ? e.message : String(e)
+      }`;
+    }
+    this.#die(new KernelDiedError(reason));
+  }
+
+  #dispatch(frame: unknown): void {
+    const parsed = RunnerEvent.safeParse(frame);
+    if (!parsed.success) {
+      this.#opts.onInvalidFrame?.(frame);
+      return;
+    }
+    const ev = parsed.data;
+    if (ev.ev === "ready") {
+      this.#readyWaiter?.resolve(ev);
+      this.#readyWaiter = null;
+      return;
+    }
+    const id = ev.id;
+    if (id == null) return;
+    const run = this.#runs.get(id);
+    if (run) {
+      if (ev.ev === "error") {
+        this.#runs.delete(id);
+        run._fail(new KernelRequestError("exec", ev.msg));
+        return;
+      }
+      if (
+        ev.ev === "out" || ev.ev === "media" || ev.ev === "html" ||
+        ev.ev === "waiting-input" ||
+        ev.ev === "stage" || ev.ev === "done"
+      ) {
+        if (ev.ev === "done") this.#runs.delete(id);
+        run._push(ev);
+      }
+      return;
+    }
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (ev.ev === "error") p.reject(new KernelRequestError(p.op, ev.msg));
+    else p.resolve(ev);
+  }
+
+  #die(e: KernelDiedError): void {
+    if (this.#dead) return;
+    this.#dead = e;
+    this.#readyWaiter?.reject(e);
+    this.#readyWaiter = null;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+    for (const r of this.#runs.values()) r._fail(e);
+    this.#runs.clear();
+    this.#stream.close();
+    this.#onClosed(e);
+  }
+
+  #nextId(): string {
+    return `${this.#prefix}-${(++this.#seq).toString(36)}`;
+  }
+
+  #send(msg: Record<string, unknown>): Promise<void> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const bytes = encodeFrame(msg);
+    const w = this.#writing.then(() => this.#stream.write(bytes));
+    this.#writing = w.catch(() => {});
+    return w.catch((e) => {
+      throw this.#dead ??
+        new KernelDiedError(
+          `write failed: ${e instanceof Error ? e.message : e}`,
+        );
+    });
+  }
+
+  async #request(
+    op: string,
+    fields: Record<string, unknown>,
+  ): Promise<RunnerEvent> {
+    if (this.#dead) throw this.#dead;
+    const id = this.#nextId();
+    const answer = new Promise<RunnerEvent>((resolve, reject) =>
+      this.#pending.set(id, { op, resolve, reject })
+    );
+    await this.#send({ op, id, ...fields });
+    return await answer;
+  }
+
+  /** Starts a run; its events arrive on the returned {@linkcode KernelRun}. */
+  exec(code: string, options: ExecOptions = {}): KernelRun {
+    const id = this.#nextId();
+    const run = new KernelRun(this, id);
+    if (this.#dead) {
+      run._fail(this.#dead);
+      return run;
+    }
+    this.#runs.set(id, run);
+    this.#send({
+      op: "exec",
+      id,
+      mode: options.mode ?? "query",
+      code,
+      opts: options.opts ?? {},
+    }).catch((e) => {
+      this.#runs.delete(id);
+      run._fail(e);
+    });
+    return run;
+  }
+
+  /** Sends the line a `waiting-input` asked for. */
+  input(runId: string, text: string): Promise<void> {
+    return this.#send({ op: "input", id: runId, text });
+  }
+
+  /** Interrupts a run (fire and forget; the run's `done` reports it). */
+  interrupt(runId: string): Promise<void> {
+    return this.#send({ op: "interrupt", id: runId });
+  }
+
+  /** Completion candidates for `code`. */
+  async complete(
+    code: string,
+    opts: Record<string, unknown> = {},
+  ): Promise<string[]> {
+    const ev = await this.#request("complete", { code, opts });
+    return ev.ev === "completions" ? ev.items : [];
+  }
+
+  /** Writes a file under /home/work. */
+  async put(path: string, data: Uint8Array, mode?: number): Promise<void> {
+    await this.#request("put", { path, data: toBase64(data), mode });
+  }
+
+  /** Reads a file under /home/work. */
+  async get(path: string): Promise<Uint8Array> {
+    const ev = await this.#request("get", { path });
+    if (ev.ev !== "file") {
+      throw new KernelRequestError("get", `unexpected answer ${ev.ev}`);
+    }
+    return fromBase64(ev.data);
+  }
+
+  /** Lists a directory under /home/work. */
+  async list(path = "."): Promise<DirEntry[]> {
+    const ev = await this.#request("list", { path });
+    if (ev.ev !== "entries") {
+      throw new KernelRequestError("list", `unexpected answer ${ev.ev}`);
+    }
+    return ev.items;
+  }
+
+  /** Liveness round trip. */
+  async ping(): Promise<void> {
+    await this.#request("ping", {});
+  }
+
+  /** Closes the stream; pending work fails with KernelDiedError. */
+  close(): void {
+    this.#stream.close();
+    this.#die(new KernelDiedError("connection closed by agent"));
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import type { AttachedStream } from "../docker/attach.ts";
+import type { DemuxChunk } from "../docker/demux.ts";
+import { KernelConnection } from "./connection.ts";
+import {
+  KernelDiedError,
+  KernelReadyTimeoutError,
+  KernelRequestError,
+} from "./errors.ts";
+import { encodeFrame, FrameDecoder } from "./protocol.ts";
+
+/**
+ * An in-memory AttachedStream with a scripted runner on the other side
+ * (unit level; the real runner in a real container is in tests/agent_*).
+ */
+class FakeStream implements AttachedStream {
+  sent: Record<string, unknown>[] = [];
+  #queue: (DemuxChunk[] | null)[] = [];
+  #wake: (() => void) | null = null;
+  #dec = new FrameDecoder();
+  closed = false;
+  constructor(
+    readonly answer: (msg: Record<string, unknown>, s: FakeStream) => void,
+  ) {}
+  emit(obj: unknown) {
+    this.#queue.push([{ stream: "stdout", data: encodeFrame(obj) }]);
+    this.#wake?.();
+  }
+  eof() {
+    this.#queue.push(null);
+    this.#wake?.();
+  }
+  write(bytes: Uint8Array): Promise<void> {
+    for (const m of this.#dec.push(bytes) as Record<string, unknown>[]) {
+      this.sent.push(m);
+      this.answer(m, this);
+    }
+    return Promise.resolve();
+  }
+  async read(): Promise<DemuxChunk[] | null> {
+    while (this.#queue.length === 0) {
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+    return this.#queue.shift()!;
+  }
+  closeWrite() {
+    return Promise.resolve();
+  }
+  close() {
+    this.closed = true;
+    this.eof();
+  }
+}
+
+const READY = { ev: "ready", lang: "python", version: "3", modes: ["query"] };
+
+Deno.test("connection: ready, exec events in order, ping/put/get/list answered by id", async () => {
+  const s = new FakeStream((m, s) => {
+    if (m.op === "exec") {
+      s.emit({ ev: "out", id: m.id, stream: "stdout", data: "hi\n" });
+      s.emit({ ev: "waiting-input", id: m.id, prompt: "? ", password: false });
+    } else if (m.op === "input") {
+      s.emit({ ev: "out", id: m.id, stream: "stdout", data: `got ${m.text}` });
+      s.emit({ ev: "done", id: m.id, status: "finished", exitCode: 0 });
+    } else if (m.op === "ping" || m.op === "put") {
+      s.emit({ ev: "ok", id: m.id });
+    } else if (m.op === "get") {
+      s.emit({ ev: "file", id: m.id, data: btoa("abc") });
+    } else if (m.op === "list") {
+      s.emit({
+        ev: "entries",
+        id: m.id,
+        items: [{ name: "a", type: "file", size: 3, mtime: 1 }],
+      });
+    } else if (m.op === "complete") {
+      s.emit({ ev: "error", id: m.id, msg: "no completer" });
+    }
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  assert.equal(c.ready.lang, "python");
+  const run = c.exec("x = input('? ')");
+  const seen: string[] = [];
+  for await (const ev of run) {
+    seen.push(ev.ev);
+    if (ev.ev === "waiting-input") await run.input("42");
+  }
+  assert.deepEqual(seen, ["out", "waiting-input", "out", "done"]);
+  assert.equal((await run.done).status, "finished");
+  await c.ping();
+  await c.put("f", new Uint8Array([1, 2]));
+  assert.equal(new TextDecoder().decode(await c.get("f")), "abc");
+  assert.equal((await c.list("."))[0].name, "a");
+  await assert.rejects(c.complete("pri"), KernelRequestError);
+  assert.equal(s.sent.find((m) => m.op === "put")?.data, btoa("\x01\x02"));
+  c.close();
+});
+
+Deno.test("connection: EOF fails pending requests and runs with KernelDiedError", async () => {
+  const s = new FakeStream(() => {}); // never answers
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  const ping = c.ping();
+  const run = c.exec("while True: pass");
+  s.eof();
+  await assert.rejects(ping, KernelDiedError);
+  await assert.rejects(run.done, KernelDiedError);
+  await assert.rejects(
+    (async () => {
+      for await (const _ of run) { /* drain */ }
+    })(),
+    KernelDiedError,
+  );
+  assert.ok((await c.closed) instanceof KernelDiedError);
+  assert.ok(c.isDead);
+  await assert.rejects(c.ping(), KernelDiedError);
+});
+
+Deno.test("connection: EOF before ready and ready timeout are typed errors", async () => {
+  const s1 = new FakeStream(() => {});
+  s1.eof();
+  await assert.rejects(KernelConnection.open(s1), KernelDiedError);
+  const s2 = new FakeStream(() => {});
+  await assert.rejects(
+    KernelConnection.open(s2, { readyTimeoutMs: 10 }),
+    KernelReadyTimeoutError,
+  );
+  assert.ok(s2.closed);
+});
+
+Deno.test("connection: invalid frames are dropped and reported, not fatal", async () => {
+  const bad: unknown[] = [];
+  const s = new FakeStream((m, s) => {
+    s.emit({ ev: "done", id: m.id, status: "???" });
+    s.emit({ ev: "ok", id: m.id });
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s, {
+    onInvalidFrame: (f) => bad.push(f),
+  });
+  await c.ping();
+  assert.equal(bad.length, 1);
+  c.close();
+});

@@ -1,0 +1,106 @@
+/**
+ * KernelActor (`/user/agent/KERNEL_ID` on an agent node): one per kernel
+ * container. It holds the connection to the container's runner and relays
+ * the session actor's requests to it; run events flow back to the session
+ * actor (its `owner`, usually on the manager node) as they happen.
+ *
+ * "Let it crash": if the runner dies, the actor reports `kernel.gone` to the
+ * owner and stops; the agent (its supervisor) does not restart kernels,
+ * whose state cannot be recreated.
+ *
+ * @module
+ */
+
+import { Actor, type ActorRef } from "../runtime/types.ts";
+import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
+import { KernelMsg } from "./protocol.ts";
+import type { KernelGone, RunEvent } from "../manager/protocol.ts";
+
+type OwnerMsg = RunEvent | KernelGone;
+
+export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason: string }> {
+  #runs = new Map<string, KernelRun>();
+
+  constructor(
+    readonly kernelId: string,
+    readonly conn: KernelConnection,
+    readonly owner: ActorRef<OwnerMsg>,
+    readonly stats: () => Promise<Record<string, number>>,
+  ) {
+    super();
+  }
+
+  override preStart(): void {
+    const self = this.ctx.self;
+    this.conn.closed.then((err) => self.tell({ type: "runner-died", reason: err.message }));
+  }
+
+  override postStop(): void {
+    this.conn.close();
+  }
+
+  async receive(raw: KernelMsg | { type: "runner-died"; reason: string }): Promise<unknown> {
+    if (raw.type === "runner-died") {
+      const stats = await this.stats().catch(() => ({}));
+      this.owner.tell({ type: "kernel.gone", kernelId: this.kernelId, reason: raw.reason, stats });
+      await this.ctx.stop();
+      return;
+    }
+    const msg = KernelMsg.parse(raw);
+    switch (msg.type) {
+      case "exec": {
+        const run = this.conn.exec(msg.code, { mode: msg.mode, opts: msg.opts });
+        const runId = msg.runId;
+        this.#runs.set(runId, run);
+        const owner = this.owner;
+        const kernelId = this.kernelId;
+        run.onEvent = (ev) => {
+          owner.tell({ type: "run.event", kernelId, runId, ev: ev as RunEvent["ev"] });
+          if (ev.ev === "done") this.#runs.delete(runId);
+        };
+        run.done.catch((err: unknown) => {
+          owner.tell({
+            type: "run.event",
+            kernelId,
+            runId,
+            ev: { ev: "done", status: "finished", exitCode: 137, error: String(err) },
+          });
+          this.#runs.delete(runId);
+        });
+        return { accepted: true };
+      }
+      case "input":
+        await this.#runs.get(msg.runId)?.input(msg.text);
+        return { ok: true };
+      case "interrupt": {
+        const runs = msg.runId ? [this.#runs.get(msg.runId)] : [...this.#runs.values()];
+        for (const r of runs) await r?.interrupt();
+        return { ok: true };
+      }
+      case "complete":
+        return { items: await this.conn.complete(msg.code, msg.opts) };
+      case "put":
+        await this.conn.put(msg.path, decodeBase64(msg.data));
+        return { ok: true };
+      case "get":
+        return { data: encodeBase64(await this.conn.get(msg.path)) };
+      case "list":
+        return { items: await this.conn.list(msg.path) };
+      case "stats":
+        return await this.stats();
+    }
+  }
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,50 @@
+/**
+ * The port between the AgentActor and this machine's container engine:
+ * launching, adopting, metering and destroying kernel containers. The
+ * Docker implementation is docker_host.ts; the actor never sees Docker.
+ *
+ * @module
+ */
+
+import type { KernelConnection } from "./kernel/connection.ts";
+
+/** A kernel container with a live runner connection. */
+export interface LaunchedKernel {
+  kernelId: string;
+  sessionId: string;
+  containerId: string;
+  image: string;
+  slots: Record<string, number>;
+  /** GPU device ids given to this kernel. */
+  devices: string[];
+  /** The session actor to report run events to. */
+  owner: { node: string; path: string };
+  conn: KernelConnection;
+}
+
+export interface LaunchRequest {
+  sessionId: string;
+  kernelId: string;
+  image: string;
+  slots: Record<string, number>;
+  environ: Record<string, string>;
+  mounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  owner: { node: string; path: string };
+}
+
+export interface KernelHost {
+  /** Slots this machine offers (cpu, mem, cuda.device ...). */
+  capacity(): Record<string, number>;
+  /** Kernel images present here. */
+  images(): Promise<string[]>;
+  /** Compute plugins (e.g. `{ cuda: { devices: [...] } }`). */
+  plugins(): Record<string, unknown>;
+  launch(req: LaunchRequest): Promise<LaunchedKernel>;
+  /** Containers of this agent still running from an earlier incarnation, re-attached. */
+  adopt(): Promise<LaunchedKernel[]>;
+  stats(kernel: LaunchedKernel): Promise<Record<string, number>>;
+  destroy(kernel: LaunchedKernel): Promise<void>;
+  /** Begin keeping warm containers (called once adoption is done). */
+  startPool?(): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+/** Warm pool of pre-started kernel containers. */
+export * from "./warm_pool.ts";

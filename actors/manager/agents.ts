@@ -1,0 +1,129 @@
+/**
+ * AgentRegistryActor (`/user/agents`): the manager's view of agent nodes.
+ * Agents join and heartbeat here; the registry persists them, watches each
+ * agent's actor (a node declared down turns into `Terminated`), and feeds
+ * the scheduler's capacity view.
+ *
+ * @module
+ */
+
+import { Actor, type ActorRef, type Terminated } from "../runtime/types.ts";
+import type { AgentMsg } from "../agent/protocol.ts";
+import { type AgentInfo, RegistryMsg } from "./protocol.ts";
+import type { AgentCapacity, SchedulerMsg } from "./scheduler.ts";
+
+/** Persistence of agents. */
+export interface AgentsStorePort {
+  upsertAgent(info: AgentInfo, status: "ALIVE" | "LOST" | "TERMINATED"): Promise<void>;
+  /** Kernel ids of live sessions the manager placed on this agent. */
+  liveKernelsOn(agentId: string): Promise<string[]>;
+}
+
+export type AgentsMsg = RegistryMsg | { type: "list" } | { type: "get"; id: string } | {
+  type: "drain";
+  id: string;
+  draining: boolean;
+};
+
+interface Entry {
+  info: AgentInfo;
+  ref: ActorRef<AgentMsg>;
+  lastSeen: number;
+  alive: boolean;
+  draining: boolean;
+}
+
+export class AgentRegistryActor extends Actor<AgentsMsg> {
+  #agents = new Map<string, Entry>();
+
+  constructor(
+    readonly store: AgentsStorePort,
+    readonly scheduler: ActorRef<SchedulerMsg>,
+    readonly agentRef: (id: string) => ActorRef<AgentMsg>,
+  ) {
+    super();
+  }
+
+  async receive(raw: AgentsMsg): Promise<unknown> {
+    if (raw.type === "agent.join" || raw.type === "agent.heartbeat" || raw.type === "agent.leave") {
+      const parsed = RegistryMsg.safeParse(raw);
+      if (!parsed.success) throw new Error(`invalid registry message: ${parsed.error.message}`);
+      const msg = parsed.data;
+      if (msg.type === "agent.leave") return await this.#lost(msg.id, "TERMINATED");
+      return await this.#seen(msg.info, msg.type === "agent.join");
+    }
+    switch (raw.type) {
+      case "list":
+        return [...this.#agents.values()].map(view);
+      case "get": {
+        const e = this.#agents.get(raw.id);
+        return e ? view(e) : undefined;
+      }
+      case "drain": {
+        const e = this.#agents.get(raw.id);
+        if (!e) return false;
+        e.draining = raw.draining;
+        e.ref.tell({ type: "agent.drain", draining: raw.draining });
+        this.#feed();
+        return true;
+      }
+    }
+  }
+
+  override async onTerminated(t: Terminated): Promise<void> {
+    for (const [id, e] of this.#agents) {
+      if (e.ref.node === t.ref.node && e.ref.path === t.ref.path) await this.#lost(id, "LOST");
+    }
+  }
+
+  async #seen(info: AgentInfo, join: boolean): Promise<unknown> {
+    let e = this.#agents.get(info.id);
+    const wasAlive = e?.alive ?? false;
+    if (!e) {
+      e = { info, ref: this.agentRef(info.id), lastSeen: Date.now(), alive: true, draining: info.draining };
+      this.#agents.set(info.id, e);
+    }
+    e.info = info;
+    e.lastSeen = Date.now();
+    e.alive = true;
+    e.draining = e.draining || info.draining;
+    if (join || !wasAlive) {
+      this.ctx.watch(e.ref);
+      await this.store.upsertAgent(info, "ALIVE");
+      this.#feed();
+    }
+    if (join) return { ok: true, knownKernels: await this.store.liveKernelsOn(info.id) };
+    return undefined;
+  }
+
+  async #lost(id: string, status: "LOST" | "TERMINATED"): Promise<void> {
+    const e = this.#agents.get(id);
+    if (!e || !e.alive) return;
+    e.alive = false;
+    this.ctx.unwatch(e.ref);
+    await this.store.upsertAgent(e.info, status);
+    this.#feed();
+  }
+
+  #feed(): void {
+    const agents: AgentCapacity[] = [...this.#agents.values()].filter((e) => e.alive).map((e) => ({
+      id: e.info.id,
+      scalingGroup: e.info.scalingGroup,
+      total: e.info.resourceSlots,
+      schedulable: !e.draining,
+    }));
+    this.scheduler.tell({ type: "agents", agents });
+  }
+}
+
+function view(e: Entry): Record<string, unknown> {
+  const { kernels, ...info } = e.info;
+  return {
+    ...info,
+    status: e.alive ? "ALIVE" : "LOST",
+    schedulable: !e.draining,
+    lastSeen: new Date(e.lastSeen).toISOString(),
+    numKernels: kernels.length,
+    kernels,
+  };
+}

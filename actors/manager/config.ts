@@ -1,0 +1,59 @@
+/**
+ * Manager configuration: flags win over environment variables, which win
+ * over defaults. Read once at start.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+export interface ManagerConfig {
+  /** HTTP port of the gateway and the cluster endpoint (`/x/cluster`). */
+  port: number;
+  hostname: string;
+  /** Where the embedded Postgres, generated keys and agent work dirs live. */
+  dataDir: string;
+  /** External Postgres; without it an embedded one starts under dataDir. */
+  databaseUrl?: string;
+  adminAccessKey?: string;
+  adminSecretKey?: string;
+  /** Shared by every node of the cluster; generated and saved when absent. */
+  clusterSecret?: string;
+  /** Id of the agent `deno task start` runs beside the manager. */
+  localAgentId: string;
+  /** Port of the embedded Postgres on 127.0.0.1. */
+  pgPort: number;
+  /** Default rate limit of new keypairs (requests per 900 s). */
+  rateLimit: number;
+}
+
+export function parseManagerConfig(args: string[], env = Deno.env.toObject()): ManagerConfig {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string" },
+      hostname: { type: "string" },
+      "data-dir": { type: "string" },
+      "database-url": { type: "string" },
+      "cluster-secret": { type: "string" },
+      "rate-limit": { type: "string" },
+    },
+    strict: true,
+  });
+  const port = Number(values.port ?? env.PORT ?? 8081);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${values.port ?? env.PORT}`);
+  const rateLimit = Number(values["rate-limit"] ?? env.RATE_LIMIT ?? 1000);
+  if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new Error(`invalid rate limit: ${rateLimit}`);
+  return {
+    port,
+    hostname: values.hostname ?? env.HOSTNAME_BIND ?? "0.0.0.0",
+    dataDir: values["data-dir"] ?? env.DATA_DIR ?? "./var",
+    databaseUrl: values["database-url"] ?? env.DATABASE_URL,
+    adminAccessKey: env.ADMIN_ACCESS_KEY,
+    adminSecretKey: env.ADMIN_SECRET_KEY,
+    clusterSecret: values["cluster-secret"] ?? env.CLUSTER_SECRET,
+    localAgentId: env.LOCAL_AGENT_ID ?? "local",
+    rateLimit,
+    pgPort: Number(env.PG_PORT ?? 54320),
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * The manager's side of the gateway boundary (routes/deps.ts): each call
+ * asks the actor that owns the answer. Long waits (a create waiting for
+ * RUNNING, a long-poll) happen here, outside any mailbox.
+ *
+ * @module
+ */
+
+import type { ActorRef } from "../runtime/types.ts";
+import type {
+  Caller,
+  CreateSessionRequest,
+  ExecuteResult,
+  GatewayDeps,
+  KeypairAuth,
+  SessionEvent,
+  SessionInfo,
+  StreamFrame,
+  StreamRun,
+} from "../../routes/deps.ts";
+import type { KernelMsg } from "../agent/protocol.ts";
+import { DomainError } from "./errors.ts";
+import type { KeypairMsg } from "./keypair.ts";
+import type { Pending, SessionMsg } from "./session.ts";
+import type { Resolved, SessionsMsg } from "./sessions.ts";
+import type { Run } from "./run.ts";
+import type { EventBus, SessionRow } from "./services.ts";
+
+export interface GatewayWiring {
+  version: string;
+  keypair(accessKey: string): ActorRef<KeypairMsg>;
+  sessions: ActorRef<SessionsMsg>;
+  events: EventBus;
+  resolveImage(name: string): string | undefined;
+  admin: GatewayDeps["admin"];
+}
+
+/** Ask timeouts: actors answer quickly; waits happen on the Pending values. */
+const ASK = { timeoutMs: 15_000 };
+/** Streaming flush interval (API.md: ≤ 0.2 s). */
+const FLUSH_MS = 100;
+
+export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
+  const resolve = (caller: Caller, ref: string, includeEnded = false) =>
+    w.sessions.ask<Resolved>({ type: "resolve", accessKey: caller.accessKey, ref, includeEnded }, ASK);
+
+  const live = async (caller: Caller, ref: string): Promise<ActorRef<SessionMsg>> => {
+    const r = await resolve(caller, ref);
+    if (!r.live) throw new DomainError("object-not-found", "No such session.");
+    return r.ref;
+  };
+
+  const pending = async <T>(ref: ActorRef<SessionMsg>, msg: SessionMsg): Promise<T> =>
+    await (await ref.ask<Pending<T>>(msg, ASK)).wait;
+
+  const kernel = async <T>(caller: Caller, ref: string, msg: KernelMsg): Promise<T> =>
+    await pending<T>(await live(caller, ref), { type: "kernel", msg });
+
+  return {
+    version: w.version,
+    resourceSlots: () => Promise.resolve({ cpu: "count", mem: "bytes", "cuda.device": "count" }),
+    keypairs: {
+      lookup: (ak) => w.keypair(ak).ask<KeypairAuth | undefined>({ type: "auth" }, ASK),
+      hit: (ak, limit, now) => w.keypair(ak).ask({ type: "hit", limit, now }, ASK),
+    },
+    admin: w.admin,
+    sessions: {
+      async create(caller, req: CreateSessionRequest) {
+        const image = w.resolveImage(req.image);
+        if (!image) throw new DomainError("invalid-api-params", `Unknown image: ${req.image}`, { image: req.image });
+        const res = await w.sessions.ask<
+          { sessionId: string; sessionName: string; status: string; created: boolean; ref?: ActorRef<SessionMsg> }
+        >({ type: "create", accessKey: caller.accessKey, req: { ...req, image } }, ASK);
+        const { ref, ...reply } = res;
+        let status = reply.status;
+        if (ref && !req.enqueueOnly) {
+          const timeoutMs = req.maxWaitSeconds > 0 ? req.maxWaitSeconds * 1000 : 0;
+          status = await pending<string>(ref, { type: "wait-status", statuses: ["RUNNING"], timeoutMs });
+          if (status === "ERROR" || status === "CANCELLED") {
+            const info = await ref.ask<SessionInfo>({ type: "info" }, ASK).catch(() => undefined);
+            throw new DomainError("kernel-creation-failed", info?.statusInfo ?? `session ended in ${status}`, {
+              sessionId: reply.sessionId,
+            });
+          }
+        }
+        return { ...reply, status, servicePorts: [] };
+      },
+      async get(caller, ref) {
+        const r = await resolve(caller, ref, true);
+        if (r.live) {
+          try {
+            return await r.ref.ask<SessionInfo>({ type: "info" }, ASK);
+          } catch {
+            // The actor ended between resolve and info: fall back to the stored row.
+          }
+        }
+        return rowInfo(r.row);
+      },
+      async destroy(caller, ref, { forced }) {
+        if (forced && !caller.isAdmin) throw new DomainError("insufficient-privilege", "forced destroy is admin-only");
+        const s = await live(caller, ref);
+        return await pending<{ stats: Record<string, unknown> }>(s, {
+          type: "destroy",
+          reason: forced ? "force-terminated" : "user-requested",
+        });
+      },
+      async restart(caller, ref) {
+        await pending<void>(await live(caller, ref), { type: "restart" });
+      },
+      async interrupt(caller, ref) {
+        await pending<unknown>(await live(caller, ref), { type: "interrupt" });
+      },
+      async execute(caller, ref, req) {
+        return await pending<ExecuteResult>(await live(caller, ref), { type: "execute", ...req });
+      },
+      async complete(caller, ref, req) {
+        const res = await kernel<{ items?: string[] }>(caller, ref, {
+          type: "complete",
+          code: req.code,
+          opts: req.options,
+        });
+        return { result: res?.items ?? [] };
+      },
+      async upload(caller, ref, files) {
+        for (const f of files) {
+          const data = new Uint8Array(await f.arrayBuffer());
+          await kernel(caller, ref, { type: "put", path: f.name, data: toBase64(data) });
+        }
+      },
+      async download(caller, ref, paths) {
+        if (paths.length !== 1) throw new DomainError("invalid-api-params", "Download one file at a time.");
+        const res = await kernel<{ data: string }>(caller, ref, { type: "get", path: paths[0] });
+        return { contentType: "application/octet-stream", body: fromBase64(res.data) };
+      },
+      async listFiles(caller, ref, path) {
+        const res = await kernel<{ items: unknown[] }>(caller, ref, { type: "list", path: path || "." });
+        return { files: JSON.stringify(res.items ?? []), abspath: path, errors: "" };
+      },
+      async streamExecute(caller, ref, req) {
+        const s = await live(caller, ref);
+        const run = await s.ask<Run>({ type: "stream", ...req }, ASK);
+        return streamOf(s, run);
+      },
+      events(caller, filter) {
+        return Promise.resolve(eventStream(w.events, caller, filter));
+      },
+    },
+  };
+}
+
+function rowInfo(r: SessionRow): SessionInfo {
+  return {
+    sessionId: r.id,
+    sessionName: r.name,
+    lang: r.image,
+    image: r.image,
+    type: r.type,
+    status: r.status,
+    statusInfo: r.statusInfo,
+    age: (r.terminatedAt ?? Date.now()) - r.createdAt,
+    creationTime: new Date(r.createdAt).toISOString(),
+    terminationTime: r.terminatedAt ? new Date(r.terminatedAt).toISOString() : null,
+    occupiedSlots: r.occupiedSlots,
+    numQueriesExecuted: r.numQueries,
+    lastStat: r.lastStat,
+  };
+}
+
+/** Frames of a streamed run, coalesced every FLUSH_MS. */
+function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
+  async function* frames(): AsyncGenerator<StreamFrame> {
+    while (true) {
+      await run.wait(FLUSH_MS);
+      const r = run.take();
+      if (r.console.length === 0 && r.status === "continued") {
+        await new Promise((res) => setTimeout(res, FLUSH_MS));
+        continue;
+      }
+      yield { status: r.status, console: r.console, exitCode: r.exitCode, options: r.options, files: r.files };
+      if (r.status === "finished" || r.status === "exec-timeout") return;
+    }
+  }
+  return {
+    frames: frames(),
+    sendInput: async (line) => {
+      await session.ask({ type: "input", runId: run.runId, text: line }, ASK);
+    },
+    interrupt: async () => {
+      if (!run.final) await (await session.ask<Pending<unknown>>({ type: "interrupt" }, ASK)).wait;
+    },
+  };
+}
+
+async function* eventStream(
+  bus: EventBus,
+  caller: Caller,
+  filter: { name?: string; sessionId?: string },
+): AsyncGenerator<SessionEvent> {
+  const queue: SessionEvent[] = [];
+  let wake: (() => void) | undefined;
+  const off = bus.subscribe((e) => {
+    const d = e.data as { sessionName?: string; sessionId?: string; accessKey?: string };
+    if (filter.name && d.sessionName !== filter.name) return;
+    if (filter.sessionId && d.sessionId !== filter.sessionId) return;
+    if (!caller.isAdmin && d.accessKey && d.accessKey !== caller.accessKey) return;
+    queue.push(e);
+    wake?.();
+  });
+  try {
+    while (true) {
+      while (queue.length) yield queue.shift()!;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    off();
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

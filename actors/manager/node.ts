@@ -1,0 +1,153 @@
+/**
+ * `deno task manager`: the manager node. Opens the store (embedded Postgres
+ * unless DATABASE_URL), seeds the admin keypair, starts the actor system
+ * and its supervisor tree (root.ts), accepts agent nodes on `/x/cluster`,
+ * and serves the Backend.AI-compatible API.
+ *
+ * @module
+ */
+
+import { ActorSystem } from "../runtime/mod.ts";
+import type { ActorRef } from "../runtime/types.ts";
+import { Cluster } from "../cluster/mod.ts";
+import { createGateway } from "../../routes/app.ts";
+import { serveGateway } from "../../routes/serve.ts";
+import { resolveImage } from "../../images/catalog.ts";
+import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
+import { decideExpiry } from "../../policies/idle.ts";
+import { parseManagerConfig, type ManagerConfig } from "./config.ts";
+import { openStore, type Store } from "./store/mod.ts";
+import { storePorts } from "./store_ports.ts";
+import { ManagerRoot, PATHS } from "./root.ts";
+import { createEventBus, type ManagerServices } from "./services.ts";
+import { KeypairActor, type KeypairMsg } from "./keypair.ts";
+import { createGatewayDeps } from "./gateway.ts";
+import { createAdminDeps } from "./admin.ts";
+import { RegistryMsg } from "./protocol.ts";
+import type { SchedulerMsg } from "./scheduler.ts";
+import type { SessionsMsg } from "./sessions.ts";
+import { seedAdmin, loadOrCreateSecret } from "./seed.ts";
+
+export const MANAGER_VERSION = "0.1.0";
+export const MANAGER_NODE = "manager";
+
+export interface RunningManager {
+  port: number;
+  clusterSecret: string;
+  admin: { accessKey: string; secretKey: string };
+  store: Store;
+  system: ActorSystem;
+  cluster: Cluster;
+  stop(): Promise<void>;
+}
+
+export async function startManager(config: ManagerConfig): Promise<RunningManager> {
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, port: config.pgPort });
+  await store.ensureDefaults();
+  const admin = await seedAdmin(store, config);
+  const clusterSecret = config.clusterSecret ?? await loadOrCreateSecret(`${config.dataDir}/cluster.secret`);
+  const ports = storePorts(store);
+
+  const system = new ActorSystem({ nodeId: MANAGER_NODE });
+  const cluster = new Cluster(system, { secret: clusterSecret });
+  cluster.registerSchema(PATHS.agents, RegistryMsg);
+
+  const keypairs = system.entities<KeypairMsg>("keypairs", (ak) => new KeypairActor(ak, ports), {
+    idleMs: 20 * 60_000, // longer than the 15-minute rate window, so no window is forgotten early
+  });
+  const agentRef = (id: string) => system.refFor<AgentMsg>({ node: id, path: "/user/agent" });
+  const policyCache = new Map<string, { at: number; idle: number; life: number }>();
+  const services: ManagerServices = {
+    store: ports,
+    scheduler: system.refFor<SchedulerMsg>({ node: MANAGER_NODE, path: PATHS.scheduler }),
+    keypairs: { tell: (ak, msg) => keypairs.ref(ak).tell(msg) },
+    events: createEventBus(),
+    agentRef,
+    kernelRef: (agentId, kernelId) => system.refFor<KernelMsg>({ node: agentId, path: `/user/agent/${kernelId}` }),
+    expiry(row, now) {
+      const p = policyCache.get(row.accessKey);
+      if (!p) {
+        // Refreshed in the background; the next tick decides with it.
+        void refreshPolicy(row.accessKey);
+        return undefined;
+      }
+      const v = decideExpiry({
+        createdAt: row.createdAt,
+        lastActivityAt: row.lastActivity,
+        policy: { idle_timeout: p.idle, max_session_lifetime: p.life },
+        now,
+      });
+      return v.expire ? v.reason : undefined;
+    },
+  };
+  async function refreshPolicy(ak: string) {
+    const kp = await ports.keypair(ak);
+    const pol = kp && await ports.policy(kp.resourcePolicy);
+    policyCache.set(ak, { at: Date.now(), idle: pol?.idle_timeout ?? 0, life: pol?.max_session_lifetime ?? 0 });
+    setTimeout(() => policyCache.delete(ak), 60_000);
+  }
+
+  const groups = new Map((await store.scalingGroups.list()).map((g) => [g.name, g.scheduler]));
+  system.spawn(
+    () =>
+      new ManagerRoot({
+        services,
+        sessionsStore: ports,
+        agentsStore: ports,
+        scheduler: {
+          kindOf: (g) => groups.get(g) ?? "fifo",
+          sessionRef: (id) => system.refFor({ node: MANAGER_NODE, path: PATHS.session(id) }),
+        },
+        admit: (ak, id, slots) => keypairs.ref(ak).ask({ type: "admit", sessionId: id, slots }, { timeoutMs: 10_000 }),
+        agentRef,
+      }),
+    { name: "manager" },
+  );
+
+  const sessions = system.refFor<SessionsMsg>({ node: MANAGER_NODE, path: PATHS.sessions });
+  const deps = createGatewayDeps({
+    version: MANAGER_VERSION,
+    keypair: (ak) => keypairs.ref(ak) as ActorRef<KeypairMsg>,
+    sessions,
+    events: services.events,
+    resolveImage: (name) => resolveImage(name)?.ref,
+    admin: createAdminDeps({ store, system, keypairs, groups }),
+  });
+  const app = createGateway(deps, { defaultRateLimit: config.rateLimit });
+  const server = await serveGateway({
+    fetch: (req: Request) => {
+      const path = new URL(req.url).pathname;
+      return path === "/x/cluster" ? cluster.acceptUpgrade(req) : app.fetch(req);
+    },
+  }, { hostname: config.hostname, port: config.port });
+  console.error(`manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`);
+
+  let stopped = false;
+  return {
+    port: server.port,
+    clusterSecret,
+    admin,
+    store,
+    system,
+    cluster,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.shutdown();
+      await cluster.close();
+      await system.shutdown({ deadlineMs: 5000 });
+      await store.close();
+    },
+  };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const manager = await startManager(parseManagerConfig(args));
+  const stop = async () => {
+    await manager.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

@@ -1,0 +1,65 @@
+/**
+ * The manager's supervisor tree (`/user/manager`). Read it as a table:
+ *
+ * | child      | restarts when                    | why                                            |
+ * |------------|----------------------------------|------------------------------------------------|
+ * | scheduler  | it fails, or nothing before it   | its queues are rebuilt from the sessions below |
+ * | agents     | it or the scheduler fails        | re-feeds the scheduler's capacity view         |
+ * | sessions   | it, agents or the scheduler fail | re-announces pending and placed sessions       |
+ *
+ * Strategy rest_for_one: a child's restart restarts the children started
+ * after it, because each later child holds facts the earlier one is rebuilt
+ * from (sessions re-enqueue PENDING work and re-announce placements on
+ * start; the registry re-feeds agent capacity). A crash of one SessionActor
+ * restarts only that session (sessions.ts, one_for_one). Keypair actors are
+ * entities outside this tree: one crashing restarts alone on its next
+ * message, from the store.
+ *
+ * More than 10 restarts in a minute escalates: the manager stops rather than
+ * flapping.
+ *
+ * @module
+ */
+
+import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
+import type { AgentMsg } from "../agent/protocol.ts";
+import { AgentRegistryActor, type AgentsStorePort } from "./agents.ts";
+import { SchedulerActor, type SchedulerOptions } from "./scheduler.ts";
+import { SessionsActor, type SessionsStorePort } from "./sessions.ts";
+import type { ManagerServices } from "./services.ts";
+
+export interface RootDeps {
+  services: ManagerServices;
+  sessionsStore: SessionsStorePort;
+  agentsStore: AgentsStorePort;
+  scheduler: SchedulerOptions;
+  admit: (accessKey: string, sessionId: string, slots: Record<string, number>) => Promise<void>;
+  agentRef(id: string): ActorRef<AgentMsg>;
+}
+
+/** Paths of the tree's children, for refs that survive restarts. */
+export const PATHS = {
+  scheduler: "/user/manager/scheduler",
+  agents: "/user/manager/agents",
+  sessions: "/user/manager/sessions",
+  session: (id: string) => `/user/manager/sessions/${id}`,
+} as const;
+
+export class ManagerRoot extends Actor<never> {
+  constructor(readonly deps: RootDeps) {
+    super();
+  }
+
+  override supervisorStrategy(): SupervisorStrategy {
+    return { kind: "rest_for_one", maxRestarts: 10, withinMs: 60_000, decide: () => "restart" };
+  }
+
+  override preStart(): void {
+    const d = this.deps;
+    const scheduler = this.ctx.spawn(() => new SchedulerActor(d.scheduler), { name: "scheduler" });
+    this.ctx.spawn(() => new AgentRegistryActor(d.agentsStore, scheduler, d.agentRef), { name: "agents" });
+    this.ctx.spawn(() => new SessionsActor(d.services, d.sessionsStore, d.admit), { name: "sessions" });
+  }
+
+  receive(_msg: never): void {}
+}

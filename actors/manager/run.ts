@@ -1,0 +1,128 @@
+/**
+ * One execution ("run") of a session, as the API sees it: console output
+ * gathered between polls, the status, and the waiters of a long-poll.
+ *
+ * The kernel reports events as they happen (`out`, `media`, `stage`,
+ * `waiting-input`, `done`); clients collect them by polling (`take`) or by a
+ * stream subscription. Consecutive stdout (or stderr) chunks are merged, as
+ * Backend.AI does.
+ *
+ * @module
+ */
+
+import type { ConsoleItem, ExecuteResult } from "../../routes/deps.ts";
+
+/** Statuses after which a poll returns at once (the client must act or is done). */
+const STOPPING = new Set(["finished", "exec-timeout", "waiting-input", "clean-finished", "build-finished", "error"]);
+/** Statuses after which the run is over. */
+const FINAL = new Set(["finished", "exec-timeout", "error"]);
+
+/** Most output kept for one poll; the rest is replaced by a notice (a runaway print cannot exhaust manager memory). */
+export const MAX_PENDING_CHARS = 4 * 1024 * 1024;
+
+/** A run's progress between two polls. */
+export class Run {
+  status = "running";
+  exitCode: number | null = null;
+  options: Record<string, unknown> | null = null;
+  #console: ConsoleItem[] = [];
+  #chars = 0;
+  #cut = false;
+  #changed: (() => void)[] = [];
+  #listeners = new Set<() => void>();
+
+  constructor(readonly runId: string, readonly mode: string) {}
+
+  get final(): boolean {
+    return FINAL.has(this.status);
+  }
+
+  /** Output or media arrived. */
+  push(item: ConsoleItem): void {
+    const [kind, data] = item;
+    if (typeof data === "string") {
+      if (this.#chars + data.length > MAX_PENDING_CHARS) {
+        if (!this.#cut) {
+          this.#cut = true;
+          this.#append(["stderr", "\n[output cut: more than 4 MiB pending between polls]\n"]);
+        }
+        return;
+      }
+      this.#chars += data.length;
+    }
+    this.#append([kind, data]);
+    this.#notify(false);
+  }
+
+  /** A status change reported by the kernel (`stage`, `waiting-input`, `done`). */
+  setStatus(status: string, exitCode: number | null = null, options: Record<string, unknown> | null = null): void {
+    this.status = status;
+    this.exitCode = exitCode;
+    this.options = options;
+    this.#notify(true);
+  }
+
+  /** Resumes a run paused at a stage or input prompt. */
+  resume(): void {
+    if (!this.final) this.status = "running";
+  }
+
+  /** Drains the output gathered so far into an API result. */
+  take(): ExecuteResult {
+    const stopping = STOPPING.has(this.status);
+    const result: ExecuteResult = {
+      runId: this.runId,
+      status: stopping ? this.status : "continued",
+      exitCode: stopping ? this.exitCode : null,
+      console: this.#console,
+      files: [],
+      options: this.options,
+    };
+    this.#console = [];
+    this.#chars = 0;
+    this.#cut = false;
+    // A stage is reported once; the client's next "continue" waits for the next one.
+    if (this.status === "clean-finished" || this.status === "build-finished") this.status = "running";
+    return result;
+  }
+
+  /** Resolves when the run reaches a status that ends a poll, or after `ms`. */
+  wait(ms: number): Promise<void> {
+    if (STOPPING.has(this.status)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        const i = self.#changed.indexOf(done);
+        if (i >= 0) self.#changed.splice(i, 1);
+        resolve();
+      }
+      this.#changed.push(done);
+    });
+  }
+
+  /** Called on every output or status change (streaming). Returns an unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #append(item: ConsoleItem): void {
+    const last = this.#console.at(-1);
+    if (last && (item[0] === "stdout" || item[0] === "stderr") && last[0] === item[0]) {
+      last[1] = (last[1] as string) + (item[1] as string);
+    } else {
+      this.#console.push(item);
+    }
+  }
+
+  #notify(statusChanged: boolean): void {
+    if (statusChanged && STOPPING.has(this.status)) {
+      const waiters = this.#changed;
+      this.#changed = [];
+      for (const w of waiters) w();
+    }
+    for (const fn of this.#listeners) fn();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * What the manager's domain actors need from their surroundings, as one
+ * small interface: the store, refs to sibling actors, the event bus. The
+ * manager node builds it once (node.ts) and hands it to each actor's
+ * factory, so actors stay testable and never reach for globals.
+ *
+ * @module
+ */
+
+import type { ActorRef } from "../runtime/types.ts";
+import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
+import type { SessionEvent } from "../../routes/deps.ts";
+import type { SchedulerMsg } from "./scheduler.ts";
+import type { KeypairMsg } from "./keypair.ts";
+
+/** A session as its actor holds it (times in ms since the epoch). */
+export interface SessionRow {
+  id: string;
+  name: string;
+  accessKey: string;
+  image: string;
+  type: string;
+  status: string;
+  statusInfo: string | null;
+  agentId: string | null;
+  kernelId: string | null;
+  containerId?: string | null;
+  scalingGroup: string;
+  requestedSlots: Record<string, number>;
+  occupiedSlots: Record<string, number>;
+  config: { environ?: Record<string, string>; bootstrapScript?: string; [k: string]: unknown };
+  mounts?: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  tag: string | null;
+  protected: boolean;
+  createdAt: number;
+  terminatedAt: number | null;
+  lastActivity: number;
+  numQueries: number;
+  lastStat: Record<string, unknown> | null;
+}
+
+/** Persistence the session actor relies on. */
+export interface SessionStorePort {
+  getSession(id: string): Promise<SessionRow | undefined>;
+  /** Persist a transition (and its reason) with optional field changes; returns the new row. */
+  transition(id: string, status: string, reason: string, patch?: Partial<SessionRow>): Promise<SessionRow>;
+  /** Record activity (query count, last activity time). */
+  touch(id: string, numQueries: number): Promise<void>;
+  /** Record a kernel's metered usage at its end. */
+  recordUsage(row: SessionRow, stats: Record<string, number>): Promise<void>;
+}
+
+/** Lifecycle events fan-out (SSE `GET /events/session`). */
+export interface EventBus {
+  publish(event: SessionEvent): void;
+  subscribe(fn: (event: SessionEvent) => void): () => void;
+}
+
+export interface ManagerServices {
+  store: SessionStorePort;
+  scheduler: ActorRef<SchedulerMsg>;
+  keypairs: { tell(accessKey: string, msg: KeypairMsg): void };
+  events: EventBus;
+  agentRef(agentId: string): ActorRef<AgentMsg>;
+  kernelRef(agentId: string, kernelId: string): ActorRef<KernelMsg>;
+  /** Idle timeout / max lifetime verdict: a reason to destroy, or undefined. */
+  expiry(row: SessionRow, now: number): string | undefined;
+}
+
+/** A simple in-process event bus. */
+export function createEventBus(): EventBus {
+  const subs = new Set<(e: SessionEvent) => void>();
+  return {
+    publish(event) {
+      for (const fn of subs) fn(event);
+    },
+    subscribe(fn) {
+      subs.add(fn);
+      return () => subs.delete(fn);
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * SessionsActor (`/user/sessions`): parent and supervisor of every live
+ * SessionActor. It admits new sessions (name rules, keypair quota), writes
+ * them PENDING, and re-attaches live sessions from the store at start, so a
+ * manager restart loses nothing.
+ *
+ * @module
+ */
+
+import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
+import type { CreateSessionRequest, CreateSessionResult } from "../../routes/deps.ts";
+import { DomainError } from "./errors.ts";
+import { type SessionMsg, SessionActor } from "./session.ts";
+import type { ManagerServices, SessionRow } from "./services.ts";
+
+/** Creation, look-up and listing of sessions; persistence behind it. */
+export interface SessionsStorePort {
+  listLive(): Promise<SessionRow[]>;
+  /** Sessions of a keypair matching `ref` (exact name, id prefix, name prefix). */
+  findByRef(accessKey: string, ref: string, includeEnded: boolean): Promise<SessionRow[]>;
+  insert(row: SessionRow): Promise<void>;
+}
+
+export type SessionsMsg =
+  | { type: "create"; accessKey: string; req: CreateSessionRequest & { image: string } }
+  | { type: "resolve"; accessKey: string; ref: string; includeEnded: boolean }
+  | { type: "tick" };
+
+/** Answer of `resolve`: a live session's actor, or an ended session's row. */
+export type Resolved = { live: true; ref: ActorRef<SessionMsg>; row: SessionRow } | { live: false; row: SessionRow };
+
+const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
+
+export class SessionsActor extends Actor<SessionsMsg> {
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly svc: ManagerServices,
+    readonly store: SessionsStorePort,
+    readonly admit: (accessKey: string, sessionId: string, slots: Record<string, number>) => Promise<void>,
+  ) {
+    super();
+  }
+
+  /** A failing session is restarted from its stored state, alone. */
+  override supervisorStrategy(): SupervisorStrategy {
+    return { kind: "one_for_one", maxRestarts: 5, withinMs: 10_000, decide: () => "restart" };
+  }
+
+  override async preStart(): Promise<void> {
+    for (const row of await this.store.listLive()) this.#spawn(row.id);
+    const self = this.ctx.self;
+    this.#timer = setInterval(() => self.tell({ type: "tick" }), 5_000);
+  }
+
+  override postStop(): void {
+    clearInterval(this.#timer);
+  }
+
+  receive(msg: SessionsMsg): unknown {
+    switch (msg.type) {
+      case "create":
+        return this.#create(msg.accessKey, msg.req);
+      case "resolve":
+        return this.#resolve(msg.accessKey, msg.ref, msg.includeEnded);
+      case "tick": {
+        const now = Date.now();
+        for (const child of this.ctx.children()) child.tell({ type: "tick", now });
+        return;
+      }
+    }
+  }
+
+  #spawn(id: string): ActorRef<SessionMsg> {
+    return this.ctx.spawn(() => new SessionActor(id, this.svc), { name: id });
+  }
+
+  async #resolve(accessKey: string, ref: string, includeEnded: boolean): Promise<Resolved> {
+    // The store applies Backend.AI's matching rules (id, exact name, then prefixes).
+    const rows = await this.store.findByRef(accessKey, ref, includeEnded);
+    if (rows.length === 0) throw new DomainError("object-not-found", "No such session.");
+    if (rows.length > 1) {
+      throw new DomainError("too-many-sessions-matched", "Too many sessions matched.", {
+        matches: rows.map((r) => ({ id: r.id, name: r.name, status: r.status })),
+      });
+    }
+    const row = rows[0];
+    if (ENDED.has(row.status)) return { live: false, row };
+    const child = this.ctx.child(row.id) as ActorRef<SessionMsg> | undefined;
+    return { live: true, ref: child ?? this.#spawn(row.id), row };
+  }
+
+  async #create(accessKey: string, req: CreateSessionRequest & { image: string }): Promise<
+    CreateSessionResult & { ref?: ActorRef<SessionMsg> }
+  > {
+    const existing = (await this.store.findByRef(accessKey, req.name, false)).find((r) => r.name === req.name);
+    if (existing) {
+      if (req.reuseIfExists && existing.image === req.image) {
+        return {
+          sessionId: existing.id,
+          sessionName: existing.name,
+          status: existing.status,
+          servicePorts: [],
+          created: false,
+          ref: this.ctx.child(existing.id) as ActorRef<SessionMsg>,
+        };
+      }
+      throw new DomainError("session-already-exists", "The session already exists.", {
+        existingSessionId: existing.id,
+      });
+    }
+    const id = crypto.randomUUID();
+    const slots = req.config.resources;
+    await this.admit(accessKey, id, slots);
+    const now = Date.now();
+    const row: SessionRow = {
+      id,
+      name: req.name,
+      accessKey,
+      image: req.image,
+      type: req.type,
+      status: "PENDING",
+      statusInfo: "pending",
+      agentId: null,
+      kernelId: null,
+      scalingGroup: req.config.scalingGroup ?? "default",
+      requestedSlots: slots,
+      occupiedSlots: {},
+      config: {
+        environ: req.config.environ,
+        bootstrapScript: req.bootstrapScript,
+        mounts: req.config.mounts,
+        mountMap: req.config.mountMap,
+        startupCommand: req.startupCommand,
+        resourceOpts: req.config.resourceOpts,
+        scaleInProtected: Boolean((req.config as Record<string, unknown>).scaleInProtected),
+      },
+      tag: req.tag ?? null,
+      protected: Boolean((req.config as Record<string, unknown>).scaleInProtected),
+      createdAt: now,
+      terminatedAt: null,
+      lastActivity: now,
+      numQueries: 0,
+      lastStat: null,
+    };
+    await this.store.insert(row);
+    const ref = this.#spawn(id);
+    return { sessionId: id, sessionName: row.name, status: "PENDING", servicePorts: [], created: true, ref };
+  }
+}

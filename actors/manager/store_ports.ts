@@ -1,0 +1,194 @@
+/**
+ * Adapts the Postgres store (store/) to the narrow ports the domain actors
+ * declare (services.ts, sessions.ts, agents.ts, keypair.ts), so actors
+ * never see SQL rows and the store never sees actor types.
+ *
+ * @module
+ */
+
+import type { KeypairResourcePolicy } from "../../policies/admission.ts";
+import { DomainError } from "./errors.ts";
+import type { AgentsStorePort } from "./agents.ts";
+import type { KeypairStorePort } from "./keypair.ts";
+import type { SessionsStorePort } from "./sessions.ts";
+import type { SessionRow, SessionStorePort } from "./services.ts";
+import {
+  type Json,
+  type Kernel,
+  type Session,
+  SessionNameConflictError,
+  type SessionStatus,
+  type Store,
+} from "./store/mod.ts";
+
+export type StorePorts = SessionStorePort & SessionsStorePort & AgentsStorePort & KeypairStorePort;
+
+const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
+
+export function storePorts(store: Store): StorePorts {
+  const currentKernel = async (sessionId: string): Promise<Kernel | undefined> => {
+    const ks = await store.kernels.listBySession(sessionId);
+    return ks.at(-1);
+  };
+  const toRow = (s: Session, k: Kernel | undefined): SessionRow => ({
+    id: s.id,
+    name: s.name,
+    accessKey: s.accessKey,
+    image: s.image,
+    type: s.type,
+    status: s.status,
+    statusInfo: s.statusInfo,
+    agentId: s.agentId,
+    kernelId: k?.id ?? null,
+    containerId: k?.containerId ?? null,
+    scalingGroup: s.scalingGroup,
+    requestedSlots: s.requestedSlots,
+    occupiedSlots: s.occupiedSlots,
+    config: s.config as SessionRow["config"],
+    tag: s.tag,
+    protected: s.protected,
+    createdAt: s.createdAt.getTime(),
+    terminatedAt: s.terminatedAt?.getTime() ?? null,
+    lastActivity: s.lastActivity.getTime(),
+    numQueries: s.numQueries,
+    lastStat: (s.lastStat ?? null) as Record<string, unknown> | null,
+  });
+  const rowOf = async (s: Session) => toRow(s, await currentKernel(s.id));
+
+  return {
+    async getSession(id) {
+      const s = await store.sessions.get(id);
+      return s ? await rowOf(s) : undefined;
+    },
+    async transition(id, status, reason, patch = {}) {
+      const s0 = await store.sessions.get(id);
+      if (!s0) throw new DomainError("object-not-found", "No such session.");
+      if (patch.kernelId) {
+        await store.kernels.insert({
+          id: patch.kernelId,
+          sessionId: id,
+          image: s0.image,
+          agentId: patch.agentId ?? s0.agentId,
+          status: "PREPARING",
+          occupiedSlots: s0.requestedSlots,
+        });
+      }
+      const kernel = await currentKernel(id);
+      if (kernel && (patch.containerId || status === "RUNNING")) {
+        await store.kernels.update(kernel.id, { containerId: patch.containerId ?? kernel.containerId, status: "RUNNING" });
+      }
+      if (kernel && ENDED.has(status)) {
+        await store.kernels.update(kernel.id, { status: "TERMINATED", terminatedAt: new Date() });
+      }
+      const s = await store.sessions.transition(id, status as SessionStatus, reason, {
+        agentId: patch.agentId,
+        occupiedSlots: patch.occupiedSlots,
+      });
+      if (patch.lastStat) await store.sessions.recordActivity(id, { lastStat: patch.lastStat as Json });
+      return await rowOf(s);
+    },
+    async touch(id, _numQueries) {
+      await store.sessions.recordActivity(id, { queries: 1 });
+    },
+    async recordUsage(row, stats) {
+      await store.usage.record({
+        kernelId: row.kernelId,
+        sessionId: row.id,
+        accessKey: row.accessKey,
+        cpuMs: stats.cpuMs ?? 0,
+        memPeakKib: stats.memPeakKiB ?? 0,
+        memKibMs: (stats.memKiB ?? 0) * Math.max(0, Date.now() - row.createdAt),
+        ioRead: stats.ioReadBytes ?? 0,
+        ioWrite: stats.ioWriteBytes ?? 0,
+        gpuMs: 0,
+        startedAt: new Date(row.createdAt),
+        endedAt: new Date(),
+      });
+      await store.sessions.recordActivity(row.id, { lastStat: stats as Json });
+    },
+    async listLive() {
+      return await Promise.all((await store.sessions.listLive()).map(rowOf));
+    },
+    async findByRef(accessKey, ref, includeEnded) {
+      const found = await store.sessions.findByRef(accessKey, ref, { includeEnded });
+      return await Promise.all(found.map(rowOf));
+    },
+    async insert(row) {
+      try {
+        await store.sessions.insert({
+          id: row.id,
+          name: row.name,
+          accessKey: row.accessKey,
+          image: row.image,
+          type: row.type as Session["type"],
+          scalingGroup: row.scalingGroup,
+          requestedSlots: row.requestedSlots,
+          config: row.config as Record<string, Json>,
+          tag: row.tag,
+          protected: row.protected,
+          reason: "created",
+        });
+      } catch (e) {
+        if (e instanceof SessionNameConflictError) {
+          throw new DomainError("session-already-exists", "The session already exists.", {
+            existingSessionId: e.existingSessionId,
+          });
+        }
+        throw e;
+      }
+    },
+    async upsertAgent(info, status) {
+      await store.agents.upsert({
+        id: info.id,
+        addr: info.addr,
+        region: info.region,
+        scalingGroup: info.scalingGroup,
+        resourceSlots: info.resourceSlots,
+        availableSlots: info.availableSlots,
+        architecture: info.architecture,
+        images: info.images,
+        version: info.version,
+        computePlugins: info.computePlugins as Record<string, Json>,
+      });
+      await store.agents.setStatus(info.id, status);
+    },
+    async liveKernelsOn(agentId) {
+      return (await store.kernels.listLiveOnAgent(agentId)).map((k) => k.id);
+    },
+    async keypair(accessKey) {
+      const k = await store.keypairs.get(accessKey);
+      if (!k) return undefined;
+      return {
+        accessKey: k.accessKey,
+        secretKey: k.secretKey,
+        isActive: k.isActive,
+        isAdmin: k.isAdmin,
+        rateLimit: k.rateLimit,
+        resourcePolicy: k.resourcePolicy,
+        userId: k.userId,
+      };
+    },
+    async policy(name): Promise<KeypairResourcePolicy | undefined> {
+      const p = await store.policies.get(name);
+      if (!p) return undefined;
+      // The store keeps 0 for "unlimited" counts; the policy says null.
+      const orNull = (n: number) => (n > 0 ? n : null);
+      return {
+        total_resource_slots: p.totalResourceSlots,
+        max_concurrent_sessions: orNull(p.maxConcurrentSessions),
+        max_containers_per_session: orNull(p.maxContainersPerSession),
+        idle_timeout: p.idleTimeout,
+        max_session_lifetime: p.maxSessionLifetime,
+        max_vfolder_count: p.maxVfolderCount,
+        max_vfolder_size: p.maxVfolderSize,
+        daily_cost_limit: p.dailyCostLimit,
+      };
+    },
+    async liveSessions(accessKey) {
+      return (await store.sessions.listLive({ accessKey })).map((s) => ({ id: s.id, slots: s.requestedSlots }));
+    },
+    async costToday(accessKey, now) {
+      return (await store.usage.sumForDay(accessKey, new Date(now))).cost;
+    },
+  };
+}

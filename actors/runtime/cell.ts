@@ -1,0 +1,650 @@
+/**
+ * The actor cell: one per actor, it owns the mailbox, runs the actor's
+ * callbacks one at a time, and carries out lifecycle and supervision (start,
+ * stop, restart, death watch). It is also the actor's {@link ActorContext},
+ * which saves an object per actor.
+ *
+ * Two lanes feed the loop: system messages (`ctrl`: start, stop, a child's
+ * failure, restart phases, resume; `signals`: Terminated) go ahead of user
+ * messages. Runtime-only system messages are handled even while the actor is
+ * suspended after a failure; `onTerminated` and `receive` only while it runs.
+ * An async callback blocks the loop until its promise settles (so an async
+ * `receive` finishes before the next message), and a synchronous one costs
+ * no promise at all: the result is awaited only when it is thenable.
+ *
+ * @module
+ */
+
+import { type Expirable, timeouts } from "./ask.ts";
+import { type Runnable, schedule } from "./dispatcher.ts";
+import {
+  ActorStoppingError,
+  InvalidActorNameError,
+  RemoteStopError,
+} from "./errors.ts";
+import { Mailbox, type Reply } from "./mailbox.ts";
+import { LocalRef } from "./ref.ts";
+import {
+  affectedChildren,
+  decideDirective,
+  resolveStrategy,
+  RestartIntensity,
+} from "./supervision.ts";
+import type { ActorSystem } from "./system.ts";
+import {
+  type Actor,
+  type ActorContext,
+  type ActorRef,
+  type Address,
+  DeadLetterError,
+  MailboxOverflowError,
+  type SpawnOptions,
+  type StopReason,
+  type Terminated,
+} from "./types.ts";
+
+/** Accepting and handling messages. */
+export const RUNNING = 1;
+/** Stop requested: no new messages; stopping children, then postStop. */
+export const STOPPING = 2;
+/** Gone: removed from its parent and the registry; watchers notified. */
+export const STOPPED = 3;
+
+/** Default of {@link SpawnOptions.shutdownMs}. */
+export const DEFAULT_SHUTDOWN_MS = 5000;
+
+/** The reason of an orderly stop. */
+export const NORMAL: StopReason = Object.freeze({ kind: "normal" });
+
+type Ctrl =
+  | { k: "start" }
+  | { k: "stop" }
+  | { k: "resume" }
+  | { k: "failed"; child: Cell; error: unknown }
+  | { k: "down"; error: unknown; done: () => void }
+  | { k: "up"; done: () => void };
+
+const START: Ctrl = { k: "start" };
+const STOP: Ctrl = { k: "stop" };
+
+/** Turns any thrown value into the text of a failure reason. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function failure(error: unknown): StopReason {
+  return { kind: "failure", error: describe(error) };
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null &&
+    (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
+}
+
+/**
+ * Stops `cell` (children first, then its postStop) and resolves when it
+ * stopped or when its `shutdownMs` passed, whichever is first; past the
+ * deadline the cell and its subtree are abandoned: marked stopped without
+ * waiting further (a JS promise cannot be killed, only no longer awaited).
+ */
+export function stopWithin(cell: Cell, reason: StopReason): Promise<void> {
+  const p = cell.terminate(reason);
+  if (cell.state === STOPPED) return p;
+  return new Promise((resolve) => {
+    const t: Expirable = {
+      deadline: 0,
+      settled: false,
+      expire() {
+        t.settled = true;
+        timeouts.settled();
+        cell.abandon();
+        resolve();
+      },
+    };
+    timeouts.add(t, cell.shutdownMs);
+    p.then(() => {
+      if (t.settled) return;
+      t.settled = true;
+      timeouts.settled();
+      resolve();
+    });
+  });
+}
+
+/** One actor: mailbox, loop, lifecycle, and its {@link ActorContext}. */
+export class Cell<M = unknown> implements ActorContext<M>, Runnable {
+  queued = false;
+  /** An async callback or lifecycle step is in flight; the loop waits for it. */
+  busy = false;
+  /** Failed and waiting for its supervisor; user messages wait. */
+  suspended = false;
+  state: number = RUNNING;
+  /** Messages received so far (wraps); entities use it to detect idleness. */
+  received = 0;
+  readonly ref: LocalRef<M>;
+  instance: Actor<M> | undefined = undefined;
+  mailbox: Mailbox | undefined = undefined;
+  ctrl: Ctrl[] | undefined = undefined;
+  signals: Terminated[] | undefined = undefined;
+  /** Children by name; a Map keeps start order. */
+  kids: Map<string, Cell> | undefined = undefined;
+  watchers: Set<Cell> | undefined = undefined;
+  /** Remote watchers of this actor, by `node\npath`. */
+  remoteWatchers: Map<string, Address> | undefined = undefined;
+  /** What this actor watches: local cells, or remote keys `node\npath`. */
+  watching: Set<Cell | string> | undefined = undefined;
+  intensity: RestartIntensity | undefined = undefined;
+  stopReason: StopReason | undefined = undefined;
+  stopDone: PromiseWithResolvers<void> | undefined = undefined;
+  /** The ask answered by the async callback in flight. */
+  pendingReply: Reply | undefined = undefined;
+  /** Called once the cell stopped (entity regions use it). */
+  onStopped: ((cell: Cell) => void) | undefined = undefined;
+
+  constructor(
+    readonly sys: ActorSystem,
+    readonly parentCell: Cell | undefined,
+    readonly name: string,
+    readonly path: string,
+    readonly factory: () => Actor<M>,
+    readonly bound: number,
+    readonly shutdownMs: number,
+  ) {
+    this.ref = new LocalRef<M>(sys, sys.nodeId, path, this);
+  }
+
+  // ------------------------------------------------------------ ActorContext
+
+  get self(): ActorRef<M> {
+    return this.ref;
+  }
+
+  get parent(): ActorRef | undefined {
+    return this.parentCell?.ref;
+  }
+
+  get system(): ActorSystem {
+    return this.sys;
+  }
+
+  spawn<C>(factory: () => Actor<C>, options?: SpawnOptions): ActorRef<C> {
+    return this.spawnChild(factory, options).ref;
+  }
+
+  /**
+   * Stops a local actor (within its `shutdownMs`), or this actor when `ref`
+   * is omitted or is `self`: then it resolves at once and the stop happens
+   * after the current message (awaiting one's own stop would deadlock).
+   */
+  stop(ref?: ActorRef): Promise<void> {
+    if (
+      ref === undefined ||
+      (ref.node === this.sys.nodeId && ref.path === this.path)
+    ) {
+      this.terminate(NORMAL);
+      return Promise.resolve();
+    }
+    if (ref.node !== this.sys.nodeId) {
+      return Promise.reject(new RemoteStopError(ref.node, ref.path));
+    }
+    const c = this.sys.registry.get(ref.path);
+    return c === undefined ? Promise.resolve() : stopWithin(c, NORMAL);
+  }
+
+  watch(ref: ActorRef): void {
+    if (this.state === STOPPED) return;
+    if (ref.node !== this.sys.nodeId) {
+      this.sys.watchRemote(ref, this as Cell);
+      return;
+    }
+    const target = this.sys.registry.get(ref.path);
+    if (target === undefined || target.state === STOPPED) {
+      // Watching the dead delivers Terminated at once (Erlang monitor semantics).
+      this.signal({ type: "Terminated", ref, reason: NORMAL });
+      return;
+    }
+    if (target === (this as Cell)) return;
+    (target.watchers ??= new Set()).add(this as Cell);
+    (this.watching ??= new Set()).add(target);
+  }
+
+  unwatch(ref: ActorRef): void {
+    if (ref.node !== this.sys.nodeId) {
+      this.sys.unwatchRemote(ref, this as Cell);
+    } else {
+      const target = this.sys.registry.get(ref.path);
+      if (target !== undefined) {
+        target.watchers?.delete(this as Cell);
+        this.watching?.delete(target);
+      }
+    }
+    if (this.signals !== undefined) {
+      this.signals = this.signals.filter((t) =>
+        t.ref.node !== ref.node || t.ref.path !== ref.path
+      );
+    }
+  }
+
+  children(): ActorRef[] {
+    const out: ActorRef[] = [];
+    if (this.kids === undefined) return out;
+    for (const c of this.kids.values()) {
+      if (c.state !== STOPPED) out.push(c.ref);
+    }
+    return out;
+  }
+
+  child(name: string): ActorRef | undefined {
+    const c = this.kids?.get(name);
+    return c === undefined || c.state === STOPPED ? undefined : c.ref;
+  }
+
+  // -------------------------------------------------------------- spawning
+
+  /** Creates, registers and starts a child; a throwing factory throws here. */
+  spawnChild<C>(factory: () => Actor<C>, options: SpawnOptions = {}): Cell<C> {
+    if (this.state !== RUNNING) throw new ActorStoppingError(this.path);
+    const name = options.name ?? this.sys.nextName();
+    if (name.length === 0 || name.includes("/")) {
+      throw new InvalidActorNameError(name, "malformed");
+    }
+    const kids = this.kids ??= new Map();
+    if (kids.has(name)) throw new InvalidActorNameError(name, "taken");
+    const bound = options.mailboxBound ?? 0;
+    if (!Number.isInteger(bound) || bound < 0) {
+      throw new RangeError(`mailboxBound must be a positive integer: ${bound}`);
+    }
+    const cell = new Cell<C>(
+      this.sys,
+      this as Cell,
+      name,
+      this.path + "/" + name,
+      factory,
+      bound,
+      options.shutdownMs ?? DEFAULT_SHUTDOWN_MS,
+    );
+    const inst = factory();
+    inst.ctx = cell;
+    cell.instance = inst;
+    kids.set(name, cell as Cell);
+    this.sys.registry.register(cell.path, cell as Cell);
+    if (inst.preStart !== undefined) cell.pushCtrl(START);
+    return cell;
+  }
+
+  // ------------------------------------------------------------- enqueueing
+
+  /** Enqueues a user message; false when no longer accepting. Throws {@link MailboxOverflowError}. */
+  post(msg: unknown, reply: Reply | undefined): boolean {
+    if (this.state !== RUNNING) return false;
+    let mb = this.mailbox;
+    if (mb === undefined) mb = this.mailbox = new Mailbox();
+    else if (this.bound > 0 && mb.size >= this.bound) {
+      throw new MailboxOverflowError(this.ref, this.bound);
+    }
+    mb.push(msg, reply);
+    this.received = (this.received + 1) | 0;
+    if (!this.busy && !this.queued) schedule(this);
+    return true;
+  }
+
+  pushCtrl(c: Ctrl): void {
+    (this.ctrl ??= []).push(c);
+    if (!this.busy) schedule(this);
+  }
+
+  /** Queues a Terminated for `onTerminated`. */
+  signal(t: Terminated): void {
+    if (this.state === STOPPED) return;
+    (this.signals ??= []).push(t);
+    if (!this.busy) schedule(this);
+  }
+
+  // ------------------------------------------------------------------ loop
+
+  run(max: number): number {
+    let n = 0;
+    while (!this.busy) {
+      const ctrl = this.ctrl;
+      if (ctrl !== undefined && ctrl.length > 0) {
+        this.#handleCtrl(ctrl.shift()!);
+        continue;
+      }
+      if (this.state !== RUNNING || this.suspended) break;
+      const sig = this.signals;
+      if (sig !== undefined && sig.length > 0) {
+        const t = sig.shift()!;
+        const inst = this.instance!;
+        if (inst.onTerminated !== undefined) {
+          this.#hook(() => inst.onTerminated!(t));
+        }
+        n++;
+        continue;
+      }
+      const mb = this.mailbox;
+      if (mb === undefined || mb.size === 0) break;
+      if (n >= max) {
+        schedule(this);
+        break;
+      }
+      const msg = mb.shift();
+      const reply = mb.reply;
+      mb.reply = undefined;
+      n++;
+      let r: unknown;
+      try {
+        r = this.instance!.receive(msg as M);
+      } catch (e) {
+        this.#fail(e, reply);
+        continue;
+      }
+      if (isThenable(r)) {
+        this.busy = true;
+        this.pendingReply = reply;
+        r.then((v) => this.#asyncDone(v), (e) => this.#asyncFailed(e));
+      } else if (reply !== undefined) reply.resolve(r);
+    }
+    return n;
+  }
+
+  #asyncDone(v: unknown): void {
+    const reply = this.pendingReply;
+    this.pendingReply = undefined;
+    this.busy = false;
+    reply?.resolve(v);
+    schedule(this);
+  }
+
+  #asyncFailed(e: unknown): void {
+    const reply = this.pendingReply;
+    this.pendingReply = undefined;
+    this.busy = false;
+    this.#fail(e, reply);
+    schedule(this);
+  }
+
+  /** Runs a user hook whose failure is a failure of this actor. */
+  #hook(fn: () => unknown): Promise<void> | undefined {
+    let r: unknown;
+    try {
+      r = fn();
+    } catch (e) {
+      this.#fail(e, undefined);
+      return undefined;
+    }
+    if (!isThenable(r)) return undefined;
+    this.busy = true;
+    return new Promise<void>((resolve) => {
+      r.then(() => {
+        this.busy = false;
+        schedule(this);
+        resolve();
+      }, (e) => {
+        this.busy = false;
+        this.#fail(e, undefined);
+        schedule(this);
+        resolve();
+      });
+    });
+  }
+
+  /** Blocks the loop on a runtime step (which must not reject). */
+  #track(p: Promise<void>): void {
+    this.busy = true;
+    p.catch((e) => this.sys.log("error", `${this.path}: runtime step`, e))
+      .then(() => {
+        this.busy = false;
+        schedule(this);
+      });
+  }
+
+  /** The actor failed: reject the ask, suspend, tell the supervisor. */
+  #fail(error: unknown, reply: Reply | undefined): void {
+    reply?.reject(error);
+    if (this.state !== RUNNING) return;
+    this.suspended = true;
+    const p = this.parentCell;
+    if (p === undefined) {
+      this.sys.log("error", `${this.path} failed without a supervisor`, error);
+      this.terminate(failure(error));
+      return;
+    }
+    p.pushCtrl({ k: "failed", child: this as Cell, error });
+  }
+
+  #handleCtrl(c: Ctrl): void {
+    switch (c.k) {
+      case "start": {
+        const inst = this.instance;
+        if (this.state === RUNNING && inst?.preStart !== undefined) {
+          this.#hook(() => inst.preStart!());
+        }
+        return;
+      }
+      case "stop":
+        this.#track(this.#doStop());
+        return;
+      case "resume":
+        this.resumeTree();
+        return;
+      case "failed": {
+        if (this.state !== RUNNING) return;
+        const p = this.#supervise(c.child, c.error);
+        if (p !== undefined) this.#track(p);
+        return;
+      }
+      case "down":
+        if (this.state !== RUNNING) c.done();
+        else this.#track(this.#down(c.error).finally(c.done));
+        return;
+      case "up":
+        if (this.state !== RUNNING) c.done();
+        else this.#up(c.done);
+        return;
+    }
+  }
+
+  // ----------------------------------------------------------- supervision
+
+  /** Applies this actor's strategy to a failed child. */
+  #supervise(child: Cell, error: unknown): Promise<void> | undefined {
+    if (child.parentCell !== (this as Cell) || child.state !== RUNNING) {
+      return undefined;
+    }
+    const s = resolveStrategy(this.instance?.supervisorStrategy?.());
+    let d = decideDirective(s, error, child.ref);
+    if (
+      d === "restart" &&
+      !(this.intensity ??= new RestartIntensity()).allow(
+        s.maxRestarts,
+        s.withinMs,
+        performance.now(),
+      )
+    ) d = "escalate";
+    switch (d) {
+      case "resume":
+        child.resumeTree();
+        return undefined;
+      case "stop":
+        return stopWithin(child, failure(error));
+      case "restart": {
+        const live = [...this.kids!.values()].filter((c) =>
+          c.state === RUNNING
+        );
+        return this.#restart(affectedChildren(s.kind, live, child), error);
+      }
+      case "escalate":
+        if (this.parentCell === undefined) {
+          this.sys.log(
+            "error",
+            `${child.path} failed and escalated to the guardian; stopping it`,
+            error,
+          );
+          return stopWithin(child, failure(error));
+        }
+        this.#fail(error, undefined);
+        return undefined;
+    }
+  }
+
+  /** OTP order: tear down in reverse start order, start again in start order. */
+  async #restart(affected: Cell[], error: unknown): Promise<void> {
+    for (let i = affected.length - 1; i >= 0; i--) {
+      const c = affected[i];
+      await new Promise<void>((done) => c.pushCtrl({ k: "down", error, done }));
+    }
+    for (const c of affected) {
+      await new Promise<void>((done) => c.pushCtrl({ k: "up", done }));
+    }
+  }
+
+  /** Restart, first half: preRestart on the old incarnation, stop its children. */
+  async #down(error: unknown): Promise<void> {
+    this.suspended = true;
+    const inst = this.instance;
+    if (inst?.preRestart !== undefined) {
+      try {
+        await inst.preRestart(error);
+      } catch (e) {
+        this.sys.log("error", `${this.path}: preRestart threw`, e);
+      }
+    }
+    await this.#stopChildren();
+    this.instance = undefined;
+  }
+
+  /** Restart, second half: a fresh instance from the factory, then preStart. */
+  #up(done: () => void): void {
+    let inst: Actor<M>;
+    try {
+      inst = this.factory();
+    } catch (e) {
+      done();
+      this.#fail(e, undefined);
+      return;
+    }
+    inst.ctx = this;
+    this.instance = inst;
+    this.intensity = undefined;
+    this.suspended = false;
+    const p = inst.preStart === undefined
+      ? undefined
+      : this.#hook(() => inst.preStart!());
+    if (p === undefined) done();
+    else p.then(done);
+  }
+
+  /** Resume after a failure; children suspended by an escalation resume too. */
+  resumeTree(): void {
+    if (this.instance === undefined || this.state !== RUNNING) return;
+    this.suspended = false;
+    if (this.kids !== undefined) {
+      for (const c of this.kids.values()) if (c.suspended) c.resumeTree();
+    }
+    schedule(this);
+  }
+
+  // ------------------------------------------------------------- stopping
+
+  /** Requests an orderly stop; resolves once stopped. */
+  terminate(reason: StopReason): Promise<void> {
+    if (this.state === STOPPED) return Promise.resolve();
+    if (this.state === RUNNING) {
+      this.state = STOPPING;
+      this.stopReason = reason;
+      this.pushCtrl(STOP);
+    }
+    return (this.stopDone ??= Promise.withResolvers()).promise;
+  }
+
+  async #doStop(): Promise<void> {
+    if (this.state === STOPPED) return;
+    this.#dropMail("actor stopped");
+    await this.#stopChildren();
+    const inst = this.instance;
+    if (inst?.postStop !== undefined && this.state !== STOPPED) {
+      try {
+        await inst.postStop();
+      } catch (e) {
+        this.sys.log("error", `${this.path}: postStop threw`, e);
+      }
+    }
+    this.finalize(this.stopReason ?? NORMAL);
+  }
+
+  /** Children in reverse start order, one after the other, each within its deadline. */
+  async #stopChildren(): Promise<void> {
+    const kids = this.kids;
+    if (kids === undefined || kids.size === 0) return;
+    const list = [...kids.values()];
+    for (let i = list.length - 1; i >= 0; i--) {
+      await stopWithin(list[i], NORMAL);
+    }
+  }
+
+  /** Gives up on a stop that overran its deadline: the subtree is marked stopped now. */
+  abandon(): void {
+    if (this.state === STOPPED) return;
+    this.sys.log(
+      "warn",
+      `${this.path} did not stop within ${this.shutdownMs} ms; abandoned`,
+    );
+    if (this.kids !== undefined) {
+      for (const c of [...this.kids.values()].reverse()) c.abandon();
+    }
+    this.finalize({ kind: "failure", error: "shutdown deadline exceeded" });
+  }
+
+  #dropMail(reason: string): void {
+    const mb = this.mailbox;
+    if (mb === undefined || mb.size === 0) return;
+    mb.drain((msg, reply) => {
+      this.sys.deadLetter(this.ref, msg, reason);
+      reply?.reject(new DeadLetterError(this.ref, reason));
+    });
+  }
+
+  /** The cell is gone: unlink it, notify watchers, release everything. */
+  finalize(reason: StopReason): void {
+    if (this.state === STOPPED) return;
+    this.state = STOPPED;
+    this.stopReason = reason;
+    const p = this.parentCell;
+    if (p?.kids?.get(this.name) === (this as Cell)) p.kids.delete(this.name);
+    this.sys.registry.unregister(this.path, this as Cell);
+    this.#dropMail("actor stopped");
+    this.signals = undefined;
+    const ctrl = this.ctrl;
+    this.ctrl = undefined;
+    // A supervisor may be waiting on a restart phase of this cell.
+    if (ctrl !== undefined) {
+      for (const c of ctrl) if (c.k === "down" || c.k === "up") c.done();
+    }
+    const t: Terminated = { type: "Terminated", ref: this.ref, reason };
+    if (this.watchers !== undefined) {
+      for (const w of this.watchers) {
+        w.watching?.delete(this as Cell);
+        w.signal(t);
+      }
+      this.watchers = undefined;
+    }
+    if (this.remoteWatchers !== undefined) {
+      const tr = this.sys.transport;
+      for (const w of this.remoteWatchers.values()) tr?.tell(w, t);
+      this.remoteWatchers = undefined;
+    }
+    if (this.watching !== undefined) {
+      for (const w of this.watching) {
+        if (typeof w === "string") this.sys.unwatchRemoteKey(w, this as Cell);
+        else w.watchers?.delete(this as Cell);
+      }
+      this.watching = undefined;
+    }
+    this.instance = undefined;
+    this.mailbox = undefined;
+    this.stopDone?.resolve();
+    this.onStopped?.(this as Cell);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * A small, generic actor runtime for Deno: location-transparent refs, FIFO
+ * mailboxes with a system lane, Erlang/OTP supervision, death watch, named
+ * actors and lazily activated entities, dead letters. `actors/cluster` plugs
+ * a transport into it to reach actors on other nodes.
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export { ActorSystem } from "./system.ts";
+export type { ActorSystemOptions, Logger, LogLevel } from "./system.ts";
+export {
+  ActorStoppingError,
+  InvalidActorNameError,
+  RemoteStopError,
+} from "./errors.ts";
+export { DeadLetters } from "./dead_letters.ts";
+export { DEFAULT_IDLE_MS, EntityRegion, PathRegistry } from "./registry.ts";
+export { DEFAULT_ASK_TIMEOUT_MS, LocalRef, RemoteRef } from "./ref.ts";
+export { DEFAULT_STRATEGY } from "./supervision.ts";
+export {
+  abortable,
+  deadline,
+  DeadlineError,
+  delay,
+  pooledMap,
+  retry,
+  RetryError,
+} from "./async.ts";
+export type { DeadlineOptions, DelayOptions, RetryOptions } from "./async.ts";

@@ -1,0 +1,58 @@
+/**
+ * `deno task start`: a whole cluster on one machine. Runs the manager (with
+ * embedded Postgres unless DATABASE_URL is set) in this process and one
+ * agent node as a child process dialing it over loopback, so the two talk
+ * exactly as they would across machines. The agent is restarted if it dies;
+ * Ctrl-C stops both, agent first.
+ *
+ * @module
+ */
+
+import { parseManagerConfig } from "./manager/config.ts";
+import { startManager } from "./manager/node.ts";
+
+export async function run(args: string[]): Promise<void> {
+  const config = parseManagerConfig(args);
+  const manager = await startManager(config);
+  const agentArgs = [
+    "run",
+    "-A",
+    new URL("../main.ts", import.meta.url).pathname,
+    "agent",
+    "--manager",
+    `ws://127.0.0.1:${manager.port}`,
+    "--id",
+    config.localAgentId,
+    "--data-dir",
+    `${config.dataDir}/agent`,
+  ];
+  let stopping = false;
+  let child: Deno.ChildProcess | undefined;
+  const spawnAgent = () => {
+    child = new Deno.Command(Deno.execPath(), {
+      args: agentArgs,
+      env: { CLUSTER_SECRET: manager.clusterSecret },
+      stdin: "null",
+    }).spawn();
+    child.status.then((s) => {
+      if (stopping) return;
+      console.error(`start: local agent exited (code ${s.code}); restarting in 1 s`);
+      setTimeout(() => !stopping && spawnAgent(), 1000);
+    });
+  };
+  spawnAgent();
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.error("start: stopping agent and manager ...");
+    try {
+      child?.kill("SIGTERM");
+      await Promise.race([child?.status, new Promise((r) => setTimeout(r, 15_000))]);
+    } catch { /* already gone */ }
+    await manager.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

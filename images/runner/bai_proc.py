@@ -1,0 +1,233 @@
+"""Drivers that run the user's code in child processes.
+
+Every child gets its own process group (so interrupt/kill reach its whole
+tree), /dev/null as stdin, and pipes pumped into `out` frames.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import uuid
+
+HOME = os.environ.get("HOME", "/home/work")
+SCRATCH = os.path.join(HOME, ".kernel")
+
+
+def _pump(pipe, run, stream):
+    dec = _decoder()
+    while True:
+        chunk = os.read(pipe.fileno(), 65536)
+        if not chunk:
+            break
+        run.out(stream, dec.decode(chunk))
+    run.out(stream, dec.decode(b"", final=True))
+
+
+def _decoder():
+    import codecs
+    return codecs.getincrementaldecoder("utf-8")("replace")
+
+
+def _signal_group(proc, sig):
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_child(run, cmd, cwd, holder):
+    """Runs `cmd` (shell string) with bash in cwd; returns its exit code.
+
+    holder is the driver; its `proc` attribute names the live child so that
+    interrupt()/kill() can signal it.
+    """
+    proc = subprocess.Popen(
+        ["bash", "-c", cmd], cwd=cwd, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    holder.proc = proc
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, run, "stdout"), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, run, "stderr"), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    code = proc.wait()
+    for t in pumps:
+        t.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    holder.proc = None
+    # A background child left in the group would keep pipes busy: reap it.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return 128 - code if code < 0 else code
+
+
+class ChildDriver:
+    """Shared parts: interrupt/kill of the current child, version, no-ops."""
+
+    def __init__(self, chan, conf):
+        self.chan = chan
+        self.conf = conf
+        self.lang = conf.get("lang", "unknown")
+        self.proc = None
+
+    def version(self):
+        cmd = self.conf.get("versionCmd")
+        if not cmd:
+            return ""
+        try:
+            out = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=10, text=True)
+            text = (out.stdout or out.stderr).strip().splitlines()
+            return text[0] if text else ""
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    def interrupt(self, run):
+        _signal_group(self.proc, signal.SIGINT)
+
+    def kill(self, run):
+        _signal_group(self.proc, signal.SIGKILL)
+
+    def on_input(self, run, text):
+        pass
+
+    def complete(self, code, opts):
+        return []
+
+    def flush(self, run):
+        pass
+
+    def close(self):
+        self.kill(None)
+
+
+class ScriptDriver(ChildDriver):
+    """A fresh interpreter per cell: conf `ext` and `run` ("node {file}")."""
+
+    def run_query(self, run, code):
+        os.makedirs(SCRATCH, exist_ok=True)
+        path = os.path.join(SCRATCH, "cell" + self.conf.get("ext", ""))
+        with open(path, "w") as f:
+            f.write(code)
+        return run_child(run, self.conf["run"].replace("{file}", path), HOME, self)
+
+
+class CompiledDriver(ChildDriver):
+    """Compile then run a cell: conf `source`, `compile`, `run` (run in a scratch dir)."""
+
+    def run_query(self, run, code):
+        work = os.path.join(SCRATCH, "query")
+        os.makedirs(work, exist_ok=True)
+        with open(os.path.join(work, self.conf["source"]), "w") as f:
+            f.write(code)
+        rc = run_child(run, self.conf["compile"], work, self)
+        if rc != 0 or run.status != "finished":
+            return rc
+        return run_child(run, "cd %s && %s" % (HOME, self.conf["run"].replace("{dir}", work)), work, self)
+
+
+class ReplDriver(ChildDriver):
+    """A persistent interpreter (bash) fed one cell per run.
+
+    Each cell is written to a file and sourced, then a sentinel line with a
+    random token and the exit status is printed on stdout and the token on
+    stderr; the pumps forward everything before the tokens. An interrupt
+    SIGINTs the interpreter's group; a non-interactive bash dies of it, so the
+    REPL restarts (its state is lost) and the run ends `interrupted`.
+    """
+
+    def __init__(self, chan, conf):
+        super().__init__(chan, conf)
+        self.token = "__BAI_%s__" % uuid.uuid4().hex
+        self.run = None
+        self.ended = None
+        self.rc = 0
+
+    def _start(self):
+        self.proc = subprocess.Popen(
+            self.conf.get("argv", ["bash", "--norc", "--noprofile"]), cwd=HOME,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.ended = {"stdout": threading.Event(), "stderr": threading.Event()}
+        for stream, pipe in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
+            threading.Thread(target=self._pump, args=(pipe, stream, self.ended[stream]), daemon=True).start()
+
+    def _pump(self, pipe, stream, ended):
+        token = self.token.encode()
+        buf = b""
+        dec = _decoder()
+        while True:
+            chunk = os.read(pipe.fileno(), 65536)
+            if not chunk:
+                if buf and self.run:
+                    self.run.out(stream, dec.decode(buf, final=True))
+                ended.set()
+                return
+            buf += chunk
+            while True:
+                i = buf.find(token)
+                if i < 0:
+                    break
+                head, rest = buf[:i], buf[i + len(token):]
+                if stream == "stdout":
+                    nl = rest.find(b"\n")
+                    if nl < 0:
+                        break  # wait for the status digits
+                    try:
+                        self.rc = int(rest[:nl].strip() or b"0")
+                    except ValueError:
+                        self.rc = 1
+                    rest = rest[nl + 1:]
+                if self.run:
+                    self.run.out(stream, dec.decode(head))
+                buf = rest
+                ended.set()
+            # Hold back only a suffix that could be the start of the token.
+            keep = 0
+            for k in range(min(len(token) - 1, len(buf)), 0, -1):
+                if token.startswith(buf[-k:]):
+                    keep = k
+                    break
+            if token not in buf and len(buf) > keep:
+                if self.run:
+                    self.run.out(stream, dec.decode(buf[: len(buf) - keep]))
+                buf = buf[len(buf) - keep:]
+
+    def run_query(self, run, code):
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        os.makedirs("/tmp", exist_ok=True)
+        cell = "/tmp/.bai-cell-%d" % os.getpid()
+        with open(cell, "w") as f:
+            f.write(code if code.endswith("\n") else code + "\n")
+        for e in self.ended.values():
+            e.clear()
+        self.run = run
+        tmpl = self.conf.get("cell", 'source {file}; printf "%s%d\\n" {token} $?; printf {token} >&2\n')
+        try:
+            self.proc.stdin.write(tmpl.replace("{file}", cell).replace("{token}", self.token).encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        self.ended["stdout"].wait()
+        self.ended["stderr"].wait()
+        self.run = None
+        if self.proc.poll() is not None:  # the cell ended the interpreter (exit / signal)
+            code = self.proc.wait()
+            self.proc = None
+            if run.status == "interrupted" or run.status == "exec-timeout":
+                run.out("stderr", "[kernel state was reset by the interrupt]\n")
+            return 128 - code if code < 0 else code
+        return self.rc
+
+    def close(self):
+        if self.proc is not None:
+            _signal_group(self.proc, signal.SIGKILL)

@@ -1,0 +1,255 @@
+"""Python query mode: a persistent namespace in the runner's own process.
+
+Why in-process, user code on the main thread: Python delivers SIGINT as
+KeyboardInterrupt to the main thread even inside `while True: pass` or
+time.sleep(), so an interrupt stops the cell and the namespace survives.
+The reader thread keeps answering frames meanwhile.
+
+fds 1 and 2 are pipes pumped into `out` frames, so output of C extensions
+and subprocesses (os.system) reaches the run instead of the protocol.
+"""
+
+import ast
+import builtins
+import codecs
+import getpass
+import io
+import linecache
+import os
+import queue
+import signal
+import sys
+import threading
+import traceback
+import uuid
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class _Proxy(io.TextIOBase):
+    """sys.stdout/sys.stderr during a run: every write becomes an `out` frame."""
+
+    def __init__(self, driver, stream):
+        self._driver = driver
+        self._stream = stream
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        run = self._driver.current
+        if run is not None and s:
+            run.out(self._stream, s)
+        return len(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+class _FdPump:
+    """Forwards what lands on a raw fd (1 or 2) to the current run."""
+
+    def __init__(self, driver, fd, stream):
+        r, w = os.pipe()
+        os.dup2(w, fd)
+        os.close(w)
+        self._fd = fd
+        self._r = r
+        self._driver = driver
+        self._stream = stream
+        self._marker = None
+        self._seen = threading.Event()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        buf = b""
+        while True:
+            chunk = os.read(self._r, 65536)
+            if not chunk:
+                return
+            buf += chunk
+            marker = self._marker
+            if marker is not None and marker in buf:
+                i = buf.find(marker)
+                self._emit(dec.decode(buf[:i]))
+                buf = buf[i + len(marker):]
+                self._seen.set()
+            keep = 0
+            if marker is not None:
+                for k in range(min(len(marker) - 1, len(buf)), 0, -1):
+                    if marker.startswith(buf[-k:]):
+                        keep = k
+                        break
+            self._emit(dec.decode(buf[: len(buf) - keep]))
+            buf = buf[len(buf) - keep:]
+
+    def _emit(self, text):
+        run = self._driver.current
+        if run is not None and text:
+            run.out(self._stream, text)
+
+    def drain(self):
+        """Waits (briefly) until everything written so far has been forwarded."""
+        self._seen.clear()
+        self._marker = ("\x00BAI-%s\x00" % uuid.uuid4().hex).encode()
+        os.write(self._fd, self._marker)
+        self._seen.wait(2.0)
+        self._marker = None
+
+
+class PythonDriver:
+    lang = "python"
+
+    def __init__(self, chan, conf):
+        self.chan = chan
+        self.conf = conf
+        self.current = None
+        self.active = False
+        self.cells = 0
+        self.ns = {"__name__": "__main__", "__builtins__": builtins}
+        self.main_ident = threading.main_thread().ident
+        self.pumps = [_FdPump(self, 1, "stdout"), _FdPump(self, 2, "stderr")]
+        sys.stdout = _Proxy(self, "stdout")
+        sys.stderr = _Proxy(self, "stderr")
+        sys.stdin = open(os.devnull)
+        builtins.input = self._input
+        getpass.getpass = lambda prompt="Password: ", stream=None: self._input(prompt, True)
+        signal.signal(signal.SIGINT, self._on_sigint)
+
+    def version(self):
+        return sys.version.split()[0]
+
+    # -- interrupt ---------------------------------------------------------
+    def _on_sigint(self, signum, frame):
+        if self.active:
+            raise KeyboardInterrupt
+
+    def interrupt(self, run):
+        # pthread_kill, not kill: a process-directed signal may land on the
+        # reader thread and would not wake the main thread from a blocking
+        # call such as time.sleep().
+        if self.active:
+            signal.pthread_kill(self.main_ident, signal.SIGINT)
+
+    def kill(self, run):
+        # Cannot kill ourselves; keep interrupting (covers code that swallows one).
+        self.interrupt(run)
+
+    # -- input -------------------------------------------------------------
+    def _input(self, prompt="", password=False):
+        run = self.current
+        if run is None:
+            raise EOFError("no input available")
+        for p in self.pumps:
+            p.drain()
+        run.send({"ev": "waiting-input", "prompt": str(prompt), "password": bool(password)})
+        while True:
+            try:
+                return run.inputs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def on_input(self, run, text):
+        pass
+
+    # -- run ---------------------------------------------------------------
+    def run_query(self, run, code):
+        self.cells += 1
+        name = "<cell-%d>" % self.cells
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        self.current = run
+        try:
+            try:
+                tree = ast.parse(code, name, "exec")
+                last = None
+                if tree.body and isinstance(tree.body[-1], ast.Expr):
+                    last = ast.Expression(tree.body.pop().value)
+                body = compile(tree, name, "exec")
+                tail = compile(last, name, "eval") if last is not None else None
+            except SyntaxError:
+                self._print_exc(skip=0)
+                return 1
+            self.active = True
+            try:
+                exec(body, self.ns)
+                if tail is not None:
+                    value = eval(tail, self.ns)
+                    if value is not None:
+                        self.ns["_"] = value
+                        run.out("stdout", repr(value) + "\n")
+            finally:
+                self.active = False
+            return 0
+        except SystemExit as e:
+            self.active = False
+            if e.code is None or isinstance(e.code, int):
+                return int(e.code or 0)
+            run.out("stderr", str(e.code) + "\n")
+            return 1
+        except KeyboardInterrupt:
+            self.active = False
+            run.out("stderr", "KeyboardInterrupt\n")
+            return 130
+        except BaseException:
+            self.active = False
+            self._print_exc(skip=1)
+            return 1
+
+    def _print_exc(self, skip):
+        etype, value, tb = sys.exc_info()
+        for _ in range(skip):
+            if tb is not None:
+                tb = tb.tb_next
+        text = "".join(traceback.format_exception(etype, value, tb))
+        if self.current is not None:
+            self.current.out("stderr", text)
+
+    def flush(self, run):
+        try:
+            sys.stdout.flush()
+            for p in self.pumps:
+                p.drain()
+            self._figures(run)
+        finally:
+            self.current = None
+
+    def _figures(self, run):
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is None:
+            return
+        import base64
+        for num in plt.get_fignums():
+            buf = io.BytesIO()
+            plt.figure(num).savefig(buf, format="png")
+            run.send({"ev": "media", "mime": "image/png", "data": base64.b64encode(buf.getvalue()).decode()})
+        plt.close("all")
+
+    def complete(self, code, opts):
+        import re
+        import rlcompleter
+        m = re.search(r"[\w.]*$", code)
+        text = m.group(0) if m else ""
+        comp = rlcompleter.Completer(self.ns)
+        items = []
+        for i in range(200):
+            try:
+                c = comp.complete(text, i)
+            except Exception:
+                break
+            if c is None:
+                break
+            c = c.rstrip(" ")
+            if c not in items:
+                items.append(c)
+        return items
+
+    def close(self):
+        pass

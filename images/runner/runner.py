@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Kernel runner: the one long-lived process per container (images/PROTOCOL.md).
+
+Why Python stdlib only: python3 is in the shared base image, so every kernel
+image gets the same runner without extra packages. The language-specific part
+is a *driver* chosen by /opt/kernel/driver.json (written at image build time
+from the recipe):
+
+* ``python``   - in-process persistent namespace (this interpreter).
+* ``repl``     - a persistent interpreter child (bash) fed one cell at a time,
+                 with a sentinel line carrying the exit code.
+* ``script``   - a fresh interpreter per cell (no state kept).
+* ``compiled`` - write the cell to a source file, compile, run.
+
+Batch mode (clean/build/exec shell commands) is shared by all drivers.
+"""
+
+import base64
+import json
+import os
+import queue
+import signal
+import struct
+import sys
+import threading
+
+_here = os.path.dirname(os.path.abspath(__file__))
+# Installed as /opt/kernel/runner with its modules in /opt/kernel/lib.
+sys.path[:0] = [os.path.join(_here, "lib"), _here]
+
+from bai_io import Channel, Run  # noqa: E402
+import bai_files  # noqa: E402
+import bai_batch  # noqa: E402
+
+HOME = os.environ.get("HOME", "/home/work")
+DRIVER_CONF = os.environ.get("BAI_DRIVER_CONF", "/opt/kernel/driver.json")
+
+
+def load_driver(chan):
+    try:
+        with open(DRIVER_CONF) as f:
+            conf = json.load(f)
+    except FileNotFoundError:
+        conf = {"kind": "python", "lang": "python"}
+    kind = conf.get("kind", "python")
+    if kind == "python":
+        import bai_python
+        return bai_python.PythonDriver(chan, conf)
+    import bai_proc
+    if kind == "repl":
+        return bai_proc.ReplDriver(chan, conf)
+    if kind == "script":
+        return bai_proc.ScriptDriver(chan, conf)
+    if kind == "compiled":
+        return bai_proc.CompiledDriver(chan, conf)
+    raise SystemExit("unknown driver kind: %r" % kind)
+
+
+def main():
+    # Keep the protocol channel on private fds; user code and its children
+    # see /dev/null as stdin and pipes (forwarded as `out`) as stdout/stderr.
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    diag = os.fdopen(os.dup(2), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    try:
+        os.chdir(HOME)
+    except OSError:
+        pass
+
+    chan = Channel(proto_out, diag)
+    driver = load_driver(chan)
+    jobs = queue.Queue()
+    state = {"run": None}
+    lock = threading.Lock()
+
+    def reader():
+        try:
+            while True:
+                head = proto_in.read(4)
+                if not head:
+                    break
+                while len(head) < 4:
+                    more = proto_in.read(4 - len(head))
+                    if not more:
+                        raise EOFError
+                    head += more
+                (n,) = struct.unpack(">I", head)
+                if n > 16 * 1024 * 1024:
+                    diag.write("runner: frame of %d bytes exceeds 16 MiB\n" % n)
+                    os._exit(2)
+                body = b""
+                while len(body) < n:
+                    chunk = proto_in.read(n - len(body))
+                    if not chunk:
+                        raise EOFError
+                    body += chunk
+                try:
+                    msg = json.loads(body.decode("utf-8"))
+                except ValueError as e:
+                    diag.write("runner: bad frame: %s\n" % e)
+                    continue
+                handle(msg)
+        except EOFError:
+            pass
+        except Exception as e:  # pragma: no cover - diagnostics only
+            diag.write("runner: reader failed: %r\n" % e)
+        jobs.put(None)
+
+    def handle(msg):
+        op = msg.get("op")
+        mid = msg.get("id", "")
+        try:
+            if op == "exec":
+                jobs.put(msg)
+            elif op == "input":
+                with lock:
+                    run = state["run"]
+                if run is not None:
+                    run.inputs.put(msg.get("text", ""))
+                    driver.on_input(run, msg.get("text", ""))
+            elif op == "interrupt":
+                with lock:
+                    run = state["run"]
+                if run is not None:
+                    run.cancel("interrupted", driver)
+            elif op == "ping":
+                chan.send({"ev": "ok", "id": mid})
+            elif op == "complete":
+                items = driver.complete(msg.get("code", ""), msg.get("opts") or {})
+                chan.send({"ev": "completions", "id": mid, "items": items})
+            elif op == "put":
+                bai_files.put(HOME, msg["path"], base64.b64decode(msg.get("data", "")), msg.get("mode"))
+                chan.send({"ev": "ok", "id": mid})
+            elif op == "get":
+                data = bai_files.get(HOME, msg["path"])
+                chan.send({"ev": "file", "id": mid, "data": base64.b64encode(data).decode("ascii")})
+            elif op == "list":
+                chan.send({"ev": "entries", "id": mid, "items": bai_files.listdir(HOME, msg.get("path", "."))})
+            else:
+                chan.send({"ev": "error", "id": mid, "msg": "unknown op: %r" % op})
+        except (OSError, ValueError, KeyError) as e:
+            chan.send({"ev": "error", "id": mid, "msg": str(e)})
+
+    chan.send({"ev": "ready", "lang": driver.lang, "version": driver.version(), "modes": ["query", "batch"]})
+    threading.Thread(target=reader, name="bai-reader", daemon=True).start()
+
+    while True:
+        msg = jobs.get()
+        if msg is None:
+            break
+        opts = msg.get("opts") or {}
+        run = Run(chan, msg.get("id", ""), opts)
+        with lock:
+            state["run"] = run
+        run.start_timer(driver)
+        try:
+            if msg.get("mode") == "batch":
+                code = bai_batch.run_batch(run, opts, HOME)
+            else:
+                code = driver.run_query(run, msg.get("code", ""))
+        except KeyboardInterrupt:
+            code = 130
+        except Exception as e:  # a driver bug must not kill the kernel
+            run.out("stderr", "runner: %r\n" % e)
+            code = 1
+        finally:
+            run.stop_timer()
+            with lock:
+                state["run"] = None
+        try:
+            driver.flush(run)
+        except KeyboardInterrupt:
+            pass
+        chan.send({"ev": "done", "id": run.id, "status": run.status, "exitCode": run.final_code(code)})
+    driver.close()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    main()

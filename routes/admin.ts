@@ -1,0 +1,150 @@
+/**
+ * Our admin API under `/x/admin/...` (not part of Backend.AI's wire format):
+ * keypairs, resource policies, scaling groups, agents, sessions across
+ * keypairs, images. Admin keypairs only (401 anonymous, 403 user keypairs).
+ *
+ * Routes:
+ * - `POST /x/admin/keypairs` → 201 `{accessKey, secretKey}` (the only time the secret is shown)
+ * - `GET /x/admin/keypairs` → `{keypairs}`
+ * - `POST /x/admin/keypairs/{ak}/deactivate` → 204; `DELETE /x/admin/keypairs/{ak}` → 204
+ * - `GET /x/admin/resource-policies` → `{resourcePolicies}`; `PUT|DELETE /x/admin/resource-policies/{name}`
+ * - `GET /x/admin/scaling-groups` → `{scalingGroups}`; `PUT /x/admin/scaling-groups/{name}`
+ * - `GET /x/admin/agents` → `{agents}`; `GET /x/admin/agents/{id}`
+ * - `GET /x/admin/sessions?accessKey=&status=RUNNING,PENDING&limit=&offset=` → `{sessions, total}`
+ * - `GET /x/admin/images` → `{images}`
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Hono } from "hono";
+import { requireAdmin } from "./auth.ts";
+import type { GatewayEnv } from "./context.ts";
+import type { GatewayDeps } from "./deps.ts";
+import {
+  intish,
+  normalizeKeys,
+  queryParams,
+  rawParams,
+  validate,
+} from "./params.ts";
+
+const createKeypairSchema = z.object({
+  userId: z.string().min(1).optional(),
+  isAdmin: z.boolean().default(false),
+  rateLimit: z.number().int().positive().optional(),
+  resourcePolicy: z.string().min(1).default("default"),
+});
+
+const resourcePolicySchema = z.object({
+  totalResourceSlots: z.record(z.string(), z.union([z.number(), z.string()]))
+    .default({}),
+  maxConcurrentSessions: z.number().int().nonnegative().optional(),
+  maxContainersPerSession: z.number().int().positive().optional(),
+  idleTimeout: z.number().int().nonnegative().optional(),
+  maxSessionLifetime: z.number().int().nonnegative().optional(),
+  maxVfolderCount: z.number().int().nonnegative().optional(),
+  maxVfolderSize: z.number().int().nonnegative().optional(),
+  dailyCostLimit: z.number().nonnegative().nullable().optional(),
+});
+
+const scalingGroupSchema = z.object({
+  isActive: z.boolean().default(true),
+  scheduler: z.enum(["fifo", "lifo", "drf"]).default("fifo"),
+  schedulerOpts: z.record(z.string(), z.unknown()).default({}),
+});
+
+const STATUS = z.enum([
+  "PENDING",
+  "SCHEDULED",
+  "PREPARING",
+  "BUILDING",
+  "PULLING",
+  "RUNNING",
+  "RESTARTING",
+  "RESIZING",
+  "SUSPENDED",
+  "TERMINATING",
+  "TERMINATED",
+  "ERROR",
+  "CANCELLED",
+]);
+
+const sessionFilterSchema = z.object({
+  accessKey: z.string().min(1).optional(),
+  status: z.union([z.string(), z.array(z.string())]).optional().transform((s) =>
+    s === undefined
+      ? undefined
+      : (Array.isArray(s) ? s : s.split(",")).map((x) => x.trim()).filter(
+        Boolean,
+      )
+  ).pipe(z.array(STATUS).optional()),
+  limit: intish.pipe(z.number().int().min(1).max(1000)).default(100),
+  offset: intish.pipe(z.number().int().min(0)).default(0),
+});
+
+/** Mounts `/x/admin/...`. */
+export function mountAdmin(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
+  const admin = deps.admin;
+  app.use("/x/admin/*", requireAdmin());
+
+  app.post("/x/admin/keypairs", async (c) => {
+    const req = validate(createKeypairSchema, normalizeKeys(rawParams(c)));
+    return c.json(await admin.createKeypair(req), 201);
+  });
+  app.get(
+    "/x/admin/keypairs",
+    async (c) => c.json({ keypairs: await admin.listKeypairs() }),
+  );
+  app.post("/x/admin/keypairs/:ak/deactivate", async (c) => {
+    await admin.deactivateKeypair(c.req.param("ak"));
+    return c.body(null, 204);
+  });
+  app.delete("/x/admin/keypairs/:ak", async (c) => {
+    await admin.deleteKeypair(c.req.param("ak"));
+    return c.body(null, 204);
+  });
+
+  app.get(
+    "/x/admin/resource-policies",
+    async (c) =>
+      c.json({ resourcePolicies: await admin.listResourcePolicies() }),
+  );
+  app.put("/x/admin/resource-policies/:name", async (c) => {
+    const policy = validate(resourcePolicySchema, normalizeKeys(rawParams(c)));
+    return c.json(await admin.putResourcePolicy(c.req.param("name"), policy));
+  });
+  app.delete("/x/admin/resource-policies/:name", async (c) => {
+    await admin.deleteResourcePolicy(c.req.param("name"));
+    return c.body(null, 204);
+  });
+
+  app.get(
+    "/x/admin/scaling-groups",
+    async (c) => c.json({ scalingGroups: await admin.listScalingGroups() }),
+  );
+  app.put("/x/admin/scaling-groups/:name", async (c) => {
+    const group = validate(scalingGroupSchema, normalizeKeys(rawParams(c)));
+    return c.json(await admin.putScalingGroup(c.req.param("name"), group));
+  });
+
+  app.get(
+    "/x/admin/agents",
+    async (c) => c.json({ agents: await admin.listAgents() }),
+  );
+  app.get(
+    "/x/admin/agents/:id",
+    async (c) => c.json(await admin.getAgent(c.req.param("id"))),
+  );
+
+  app.get("/x/admin/sessions", async (c) => {
+    const f = validate(
+      sessionFilterSchema,
+      normalizeKeys({ ...queryParams(c), ...rawParams(c) }),
+    );
+    return c.json(await admin.listSessions(f));
+  });
+  app.get(
+    "/x/admin/images",
+    async (c) => c.json({ images: await admin.listImages() }),
+  );
+}

@@ -1,0 +1,242 @@
+/**
+ * `serveGateway(app)`: the HTTP listener for the gateway. Use it rather
+ * than `Deno.serve(app.fetch)`.
+ *
+ * Why: Backend.AI's Python SDK sends JSON bodies on GET (`download` sends
+ * `{"files": [...]}`, `list_files` sends `{"path": ...}`), and `Deno.serve`
+ * drops the body of every GET/HEAD request (its `Request.body` is always
+ * null for them). `node:http` keeps it, so requests arrive here, their GET
+ * bodies are handed to the app through override.ts's preloaded-body map, and
+ * responses stream back. WebSocket upgrades need `Deno.upgradeWebSocket`,
+ * which only works on a `Deno.serve` request, so an upgrade is relayed byte
+ * for byte (Host and signature intact) to a private `Deno.serve` listener
+ * on loopback serving the same app.
+ *
+ * @module
+ */
+import http from "node:http";
+import net from "node:net";
+import { Readable } from "node:stream";
+import type { Hono } from "hono";
+import type { GatewayEnv } from "./context.ts";
+import { preloadBody } from "./override.ts";
+import { ProblemError, problemResponse } from "./problems.ts";
+
+/** Options of {@link serveGateway}. */
+export interface ServeOptions {
+  /** @default {"127.0.0.1"} */
+  hostname?: string;
+  /** 0 picks a free port. @default {0} */
+  port?: number;
+  /** Bytes of a GET/HEAD body kept; a longer one closes the connection. @default {1048576} */
+  maxGetBodyBytes?: number;
+  /** Called once listening. */
+  onListen?: (addr: { hostname: string; port: number }) => void;
+}
+
+/** A running gateway listener. */
+export interface GatewayServer {
+  hostname: string;
+  port: number;
+  /** Stops accepting, closes connections, and resolves when both listeners are down. */
+  shutdown(): Promise<void>;
+}
+
+const EMPTY = new Uint8Array();
+
+function toHeaders(raw: string[]): Headers {
+  const h = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    try {
+      h.append(raw[i], raw[i + 1]);
+    } catch {
+      // A header value Headers refuses (e.g. raw control bytes) is dropped.
+    }
+  }
+  return h;
+}
+
+async function readAll(
+  req: http.IncomingMessage,
+  max: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) return undefined;
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+async function writeResponse(
+  res: http.ServerResponse,
+  response: Response,
+): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => headers[k] = v);
+  if (!response.body) {
+    res.writeHead(response.status, headers);
+    res.end();
+    return;
+  }
+  const type = headers["content-type"] ?? "";
+  if (
+    type.startsWith("application/json") ||
+    type.startsWith("application/problem+json")
+  ) {
+    // JSON replies are small and complete: one read, sent with a Content-Length.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    res.writeHead(response.status, {
+      ...headers,
+      "content-length": String(bytes.byteLength),
+    });
+    res.end(bytes);
+    return;
+  }
+  const reader = response.body.getReader();
+  // A client that goes away cancels the body (e.g. an SSE stream stops its source).
+  res.once("close", () => reader.cancel().catch(() => {}));
+  try {
+    if (type.startsWith("text/event-stream")) {
+      // node:http would hold the head until the first event, which may be far off.
+      res.writeHead(response.status, headers);
+      res.flushHeaders();
+    } else {
+      // A one-chunk reply is sent with a Content-Length, longer ones chunked.
+      const first = await reader.read();
+      if (first.done) {
+        res.writeHead(response.status, { ...headers, "content-length": "0" });
+        res.end();
+        return;
+      }
+      const second = await reader.read();
+      if (second.done) {
+        res.writeHead(response.status, {
+          ...headers,
+          "content-length": String(first.value.byteLength),
+        });
+        res.end(first.value);
+        return;
+      }
+      res.writeHead(response.status, headers);
+      res.write(first.value);
+      if (!res.write(second.value)) {
+        await new Promise((r) => res.once("drain", r));
+      }
+    }
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise((r) => res.once("drain", r));
+    }
+  } catch {
+    // Cancelled or failed mid-stream: nothing more to send.
+  }
+  res.end();
+}
+
+/** Serves `app` (from `createGateway`) over HTTP, WebSocket upgrades included. */
+export async function serveGateway(
+  app: Pick<Hono<GatewayEnv>, "fetch"> | { fetch(req: Request): Response | Promise<Response> },
+  options: ServeOptions = {},
+): Promise<GatewayServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const maxGetBody = options.maxGetBodyBytes ?? 1 << 20;
+
+  const upgrades = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => app.fetch(req),
+  );
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      if (!req.url?.startsWith("/")) {
+        const problem = new ProblemError("generic-bad-request", {
+          msg: "Origin-form request target expected.",
+        });
+        await writeResponse(res, problemResponse(problem));
+        return;
+      }
+      const method = req.method ?? "GET";
+      const url = `http://${req.headers.host ?? hostname}${req.url ?? "/"}`;
+      const headers = toHeaders(req.rawHeaders);
+      let request: Request;
+      if (method === "GET" || method === "HEAD") {
+        const hasBody = req.headers["content-length"] !== undefined &&
+            req.headers["content-length"] !== "0" ||
+          req.headers["transfer-encoding"] !== undefined;
+        const body = hasBody ? await readAll(req, maxGetBody) : EMPTY;
+        if (!body) {
+          res.destroy();
+          return;
+        }
+        request = new Request(url, { method, headers });
+        if (body.byteLength > 0) preloadBody(request, body);
+      } else {
+        request = new Request(url, {
+          method,
+          headers,
+          body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
+          // @ts-ignore: `duplex` is required for a streamed body but missing from the types.
+          duplex: "half",
+        });
+      }
+      await writeResponse(res, await app.fetch(request));
+    } catch (err) {
+      console.error("gateway: listener failure", err);
+      if (res.headersSent) res.end();
+      else {await writeResponse(
+          res,
+          problemResponse(new ProblemError("internal-server-error")),
+        );}
+    }
+  });
+
+  server.on(
+    "upgrade",
+    (req: http.IncomingMessage, socket: net.Socket, head: Uint8Array) => {
+      const upstream = net.connect(upgrades.addr.port, "127.0.0.1");
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        lines.push(
+          `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`,
+        );
+      }
+      upstream.write(lines.join("\r\n") + "\r\n\r\n");
+      if (head.byteLength) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+      const end = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on("error", end).on("close", end);
+      upstream.on("error", end).on("close", end);
+    },
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, hostname, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  options.onListen?.({ hostname, port });
+
+  return {
+    hostname,
+    port,
+    async shutdown() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await Promise.all([closed, upgrades.shutdown()]);
+    },
+  };
+}

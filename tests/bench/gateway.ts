@@ -1,0 +1,138 @@
+/**
+ * Benchmark: authenticated `GET /session/{id}` through real HTTP against the
+ * gateway with the stand-in deps (no actors), several keep-alive
+ * connections for ~5 s per listener. The server runs in a Worker (its own
+ * thread) so the load generator does not share its event loop. Every request
+ * is verified in full (date, keypair look-up, HMAC, rate-limit hit); the
+ * client reuses one signature, valid for the whole run.
+ *
+ * Prints `BENCH gateway.signed_get_per_s <n>` for the production listener
+ * (routes/serve.ts) and `BENCH gateway.signed_get_per_s.deno_serve <n>` for
+ * the app under plain `Deno.serve`.
+ *
+ * @module
+ */
+import { createHmac } from "node:crypto";
+
+const DURATION_MS = Number(Deno.env.get("BENCH_GATEWAY_MS") ?? 5000);
+const CONNECTIONS = Number(Deno.env.get("BENCH_GATEWAY_CONNECTIONS") ?? 16);
+const USER = {
+  accessKey: "AKIAIOSFODNN7EXAMPLE",
+  secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+};
+const VERSION = "v6.20220315";
+const EMPTY_SHA256 =
+  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** The raw bytes of one signed `GET target` for `host`. */
+function signedRequest(host: string, target: string): Uint8Array {
+  const date = new Date().toISOString();
+  const hmac = (key: string | Uint8Array, msg: string) =>
+    createHmac("sha256", key).update(msg).digest();
+  const k2 = hmac(
+    hmac(USER.secretKey, date.slice(0, 10).replaceAll("-", "")),
+    host,
+  );
+  const str =
+    `GET\n${target}\n${date}\nhost:${host}\ncontent-type:application/octet-stream\nx-backendai-version:${VERSION}\n${EMPTY_SHA256}`;
+  const sig = createHmac("sha256", k2).update(str).digest("hex");
+  return new TextEncoder().encode(
+    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nX-BackendAI-Date: ${date}\r\n` +
+      `X-BackendAI-Version: ${VERSION}\r\n` +
+      `Authorization: BackendAI signMethod=HMAC-SHA256, credential=${USER.accessKey}:${sig}\r\n\r\n`,
+  );
+}
+
+/**
+ * One keep-alive connection speaking plain HTTP/1.1: `fetch` costs more CPU
+ * than the gateway itself, and on 2 cores the load generator must stay cheap
+ * so the figure measures the server.
+ */
+async function connection(port: number, request: Uint8Array) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  const buf = new Uint8Array(64 * 1024);
+  const dec = new TextDecoder();
+  let have = 0;
+  return {
+    async once(): Promise<void> {
+      await conn.write(request);
+      for (;;) {
+        const text = dec.decode(buf.subarray(0, have));
+        const end = text.indexOf("\r\n\r\n");
+        if (end >= 0) {
+          if (!text.startsWith("HTTP/1.1 200")) {
+            throw new Error(`unexpected reply ${text.slice(0, 40)}`);
+          }
+          const m = /content-length: *(\d+)/i.exec(text.slice(0, end));
+          if (!m) throw new Error("reply without content-length");
+          const total = end + 4 + Number(m[1]);
+          if (have >= total) {
+            buf.copyWithin(0, total, have);
+            have -= total;
+            return;
+          }
+        }
+        const n = await conn.read(buf.subarray(have));
+        if (n === null) throw new Error("connection closed");
+        have += n;
+      }
+    },
+    close: () => conn.close(),
+  };
+}
+
+/** Requests per second against `port` over CONNECTIONS connections. */
+async function measure(
+  label: string,
+  port: number,
+  target: string,
+): Promise<number> {
+  const request = signedRequest(`127.0.0.1:${port}`, target);
+  const conns = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => connection(port, request)),
+  );
+  for (let i = 0; i < 500; i++) await conns[i % CONNECTIONS].once(); // warm-up
+  console.error(
+    `bench gateway: ${label}, ${CONNECTIONS} connections for ${DURATION_MS} ms ...`,
+  );
+  let done = 0;
+  const t0 = performance.now();
+  const deadline = t0 + DURATION_MS;
+  await Promise.all(conns.map(async (c) => {
+    while (performance.now() < deadline) {
+      await c.once();
+      done++;
+    }
+  }));
+  const perS = Math.round(done / ((performance.now() - t0) / 1000));
+  conns.forEach((c) => c.close());
+  return perS;
+}
+
+const worker = new Worker(new URL("./_gateway_server.ts", import.meta.url), {
+  type: "module",
+});
+const { port, plainPort, sessionId } = await new Promise<
+  { port: number; plainPort: number; sessionId: string }
+>(
+  (resolve) => worker.onmessage = (e) => resolve(e.data),
+);
+const target = `/session/${sessionId}`;
+console.log(
+  `BENCH gateway.signed_get_per_s ${await measure(
+    "serveGateway",
+    port,
+    target,
+  )}`,
+);
+console.log(
+  `BENCH gateway.signed_get_per_s.deno_serve ${await measure(
+    "Deno.serve",
+    plainPort,
+    target,
+  )}`,
+);
+worker.postMessage("stop");
+await new Promise((r) => worker.onmessage = r);
+worker.terminate();
