@@ -22,6 +22,7 @@ import { KernelMeter } from "./metering/mod.ts";
 import { WarmPool } from "./pool/mod.ts";
 import { resolveImage } from "../../images/catalog.ts";
 import type { KernelHost, LaunchedKernel, LaunchRequest } from "./kernel_host.ts";
+import { DEFAULT_KERNEL_SLOTS } from "./protocol.ts";
 
 export interface DockerHostOptions {
   agentId: string;
@@ -36,8 +37,6 @@ export interface DockerHostOptions {
   mem?: number;
 }
 
-/** Slots of a session that asked for nothing, and of pool containers. */
-export const DEFAULT_KERNEL_SLOTS = { cpu: 1, mem: 1 << 30 } as const;
 
 interface Private {
   dirs: KernelDirs;

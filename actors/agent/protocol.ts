@@ -7,6 +7,9 @@
 
 import { z } from "zod";
 
+/** Slots of a session that asked for nothing, and of warm-pool containers. */
+export const DEFAULT_KERNEL_SLOTS = { cpu: 1, mem: 1 << 30 } as const;
+
 const Mount = z.object({
   hostPath: z.string(),
   containerPath: z.string(),

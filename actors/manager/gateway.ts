@@ -20,6 +20,7 @@ import type {
 } from "../../routes/deps.ts";
 import type { KernelMsg } from "../agent/protocol.ts";
 import { DomainError } from "./errors.ts";
+import { type ImageResourceSpec, normalizeRequestedSlots } from "../../policies/slots.ts";
 import type { KeypairMsg } from "./keypair.ts";
 import type { Pending, SessionMsg } from "./session.ts";
 import type { Resolved, SessionsMsg } from "./sessions.ts";
@@ -32,8 +33,13 @@ export interface GatewayWiring {
   sessions: ActorRef<SessionsMsg>;
   events: EventBus;
   resolveImage(name: string): string | undefined;
+  /** Default and minimum slots of an image (from its recipe). */
+  imageResources(name: string): ImageResourceSpec;
   admin: GatewayDeps["admin"];
 }
+
+/** Slots this cluster knows, with their units (`GET /config/resource-slots`). */
+export const RESOURCE_SLOTS = { cpu: "count", mem: "bytes", "cuda.device": "count" } as const;
 
 /** Ask timeouts: actors answer quickly; waits happen on the Pending values. */
 const ASK = { timeoutMs: 15_000 };
@@ -58,7 +64,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
 
   return {
     version: w.version,
-    resourceSlots: () => Promise.resolve({ cpu: "count", mem: "bytes", "cuda.device": "count" }),
+    resourceSlots: () => Promise.resolve({ ...RESOURCE_SLOTS }),
     keypairs: {
       lookup: (ak) => w.keypair(ak).ask<KeypairAuth | undefined>({ type: "auth" }, ASK),
       hit: (ak, limit, now) => w.keypair(ak).ask({ type: "hit", limit, now }, ASK),
@@ -68,6 +74,15 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
       async create(caller, req: CreateSessionRequest) {
         const image = w.resolveImage(req.image);
         if (!image) throw new DomainError("invalid-api-params", `Unknown image: ${req.image}`, { image: req.image });
+        let resources: Record<string, number>;
+        try {
+          resources = normalizeRequestedSlots(req.config.resources, w.imageResources(req.image), {
+            knownSlots: Object.keys(RESOURCE_SLOTS),
+          });
+        } catch (e) {
+          throw new DomainError("invalid-api-params", e instanceof Error ? e.message : String(e));
+        }
+        req = { ...req, config: { ...req.config, resources } };
         const res = await w.sessions.ask<
           { sessionId: string; sessionName: string; status: string; created: boolean; ref?: ActorRef<SessionMsg> }
         >({ type: "create", accessKey: caller.accessKey, req: { ...req, image } }, ASK);

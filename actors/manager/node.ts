@@ -12,7 +12,9 @@ import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
 import { createGateway } from "../../routes/app.ts";
 import { serveGateway } from "../../routes/serve.ts";
-import { resolveImage } from "../../images/catalog.ts";
+import { recipeFor, resolveImage } from "../../images/catalog.ts";
+import { parseBinarySize } from "../../policies/slots.ts";
+import { DEFAULT_KERNEL_SLOTS } from "../agent/protocol.ts";
 import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
 import { decideExpiry } from "../../policies/idle.ts";
 import { parseManagerConfig, type ManagerConfig } from "./config.ts";
@@ -112,6 +114,16 @@ export async function startManager(config: ManagerConfig): Promise<RunningManage
     sessions,
     events: services.events,
     resolveImage: (name) => resolveImage(name)?.ref,
+    imageResources(name) {
+      const recipe = recipeFor(name);
+      const minMem = parseBinarySize(recipe?.minMem ?? "256m");
+      const minCpu = recipe?.minCpu ?? 1;
+      // Sessions that ask for nothing get the warm pool's shape, so they start from the pool.
+      return {
+        defaults: { cpu: Math.max(DEFAULT_KERNEL_SLOTS.cpu, minCpu), mem: Math.max(DEFAULT_KERNEL_SLOTS.mem, minMem) },
+        minimums: { cpu: minCpu, mem: minMem },
+      };
+    },
     admin: createAdminDeps({ store, system, keypairs, groups }),
   });
   const app = createGateway(deps, { defaultRateLimit: config.rateLimit });

@@ -114,9 +114,9 @@ export class SessionActor extends Actor<SessionMsg> {
       case "kernel.gone":
         return this.#onKernelGone(msg);
       case "destroy":
-        return { wait: this.#destroy(msg.reason) };
+        return this.#destroy(msg.reason);
       case "restart":
-        return { wait: this.#restart() };
+        return this.#restart();
       case "tick":
         return this.#tick(msg.now);
     }
@@ -367,7 +367,8 @@ export class SessionActor extends Actor<SessionMsg> {
     if (this.#run && !this.#run.final) this.#run.setStatus("finished", 137);
     const self = this.self();
     const kernelId = row.kernelId ?? "";
-    this.#destroying = (async () => {
+    const ended = this.#waitStatus(["TERMINATED"], 60_000).wait;
+    const destroyed = (async () => {
       let stats: Record<string, number> = {};
       let why = reason;
       if (kernelLive) {
@@ -384,6 +385,8 @@ export class SessionActor extends Actor<SessionMsg> {
       self.tell({ type: "kernel.gone", kernelId, reason: why, stats });
       return { stats };
     })();
+    // Answer once the session is really TERMINATED, so a GET right after sees it.
+    this.#destroying = Promise.all([destroyed, ended]).then(([result]) => result);
     return { wait: this.#destroying };
   }
 
