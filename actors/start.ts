@@ -36,7 +36,9 @@ export async function run(args: string[]): Promise<void> {
     }).spawn();
     child.status.then((s) => {
       if (stopping) return;
-      console.error(`start: local agent exited (code ${s.code}); restarting in 1 s`);
+      console.error(
+        `start: local agent exited (code ${s.code}); restarting in 1 s`,
+      );
       setTimeout(() => !stopping && spawnAgent(), 1000);
     });
   };
@@ -48,7 +50,10 @@ export async function run(args: string[]): Promise<void> {
     console.error("start: stopping agent and manager ...");
     try {
       child?.kill("SIGTERM");
-      await Promise.race([child?.status, new Promise((r) => setTimeout(r, 15_000))]);
+      await Promise.race([
+        child?.status,
+        new Promise((r) => setTimeout(r, 15_000)),
+      ]);
     } catch { /* already gone */ }
     await manager.stop();
     Deno.exit(0);

@@ -14,11 +14,16 @@
  * @module
  */
 
-import { computeSignature, signedContentType, SigningKeyCache } from "./auth.ts";
+import {
+  computeSignature,
+  signedContentType,
+  SigningKeyCache,
+} from "./auth.ts";
 
 /** The API version this client speaks. */
 export const CLIENT_API_VERSION = "v6.20220315";
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const EMPTY_SHA256 =
+  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const keys = new SigningKeyCache();
 
 export interface Credentials {
@@ -49,18 +54,29 @@ export function signedFetch(
   }
   headers.set("Date", date);
   headers.set("X-BackendAI-Version", CLIENT_API_VERSION);
-  const contentType = body instanceof FormData ? "multipart/form-data" : signedContentType(headers.get("Content-Type"));
-  const signature = computeSignature(keys, "sha256", creds.secretKey, date.slice(0, 10).replaceAll("-", ""), {
-    method,
-    target: url.pathname + url.search,
-    date,
-    host: url.host,
-    contentType,
-    versionHeaderName: "x-backendai-version",
-    version: CLIENT_API_VERSION,
-    bodyHash: EMPTY_SHA256,
-  });
-  headers.set("Authorization", `BackendAI signMethod=HMAC-SHA256, credential=${creds.accessKey}:${signature}`);
+  const contentType = body instanceof FormData
+    ? "multipart/form-data"
+    : signedContentType(headers.get("Content-Type"));
+  const signature = computeSignature(
+    keys,
+    "sha256",
+    creds.secretKey,
+    date.slice(0, 10).replaceAll("-", ""),
+    {
+      method,
+      target: url.pathname + url.search,
+      date,
+      host: url.host,
+      contentType,
+      versionHeaderName: "x-backendai-version",
+      version: CLIENT_API_VERSION,
+      bodyHash: EMPTY_SHA256,
+    },
+  );
+  headers.set(
+    "Authorization",
+    `BackendAI signMethod=HMAC-SHA256, credential=${creds.accessKey}:${signature}`,
+  );
   return fetch(url, { method, headers, body: payload });
 }
 
@@ -72,18 +88,28 @@ async function credentials(): Promise<Credentials> {
   try {
     return JSON.parse(await Deno.readTextFile(file));
   } catch {
-    throw new Error(`no credentials: set BACKEND_ACCESS_KEY/BACKEND_SECRET_KEY or start the manager first (${file})`);
+    throw new Error(
+      `no credentials: set BACKEND_ACCESS_KEY/BACKEND_SECRET_KEY or start the manager first (${file})`,
+    );
   }
 }
 
 export async function run(args: string[]): Promise<void> {
   const [method, path, json] = args;
   if (!method || !path) {
-    console.error("usage: deno task cli METHOD PATH [JSON]   (BACKEND_ENDPOINT, default http://127.0.0.1:8081)");
+    console.error(
+      "usage: deno task cli METHOD PATH [JSON]   (BACKEND_ENDPOINT, default http://127.0.0.1:8081)",
+    );
     Deno.exit(2);
   }
   const endpoint = Deno.env.get("BACKEND_ENDPOINT") ?? "http://127.0.0.1:8081";
-  const res = await signedFetch(endpoint, await credentials(), method.toUpperCase(), path, json ? JSON.parse(json) : undefined);
+  const res = await signedFetch(
+    endpoint,
+    await credentials(),
+    method.toUpperCase(),
+    path,
+    json ? JSON.parse(json) : undefined,
+  );
   const text = await res.text();
   console.log(`${res.status} ${res.statusText}`);
   if (text) {

@@ -145,7 +145,9 @@ async function writeResponse(
 
 /** Serves `app` (from `createGateway`) over HTTP, WebSocket upgrades included. */
 export async function serveGateway(
-  app: Pick<Hono<GatewayEnv>, "fetch"> | { fetch(req: Request): Response | Promise<Response> },
+  app: Pick<Hono<GatewayEnv>, "fetch"> | {
+    fetch(req: Request): Response | Promise<Response>;
+  },
   options: ServeOptions = {},
 ): Promise<GatewayServer> {
   const hostname = options.hostname ?? "127.0.0.1";

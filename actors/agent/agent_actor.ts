@@ -11,8 +11,16 @@
  * @module
  */
 
-import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
-import type { AgentInfo, KernelReport, RegistryMsg } from "../manager/protocol.ts";
+import {
+  Actor,
+  type ActorRef,
+  type SupervisorStrategy,
+} from "../runtime/types.ts";
+import type {
+  AgentInfo,
+  KernelReport,
+  RegistryMsg,
+} from "../manager/protocol.ts";
 import { AgentMsg } from "./protocol.ts";
 import { KernelActor } from "./kernel_actor.ts";
 import type { KernelHost, LaunchedKernel } from "./kernel_host.ts";
@@ -28,7 +36,10 @@ export interface AgentOptions {
   host: KernelHost;
 }
 
-type Internal = { type: "heartbeat" } | { type: "kernel-ended"; kernelId: string };
+type Internal = { type: "heartbeat" } | {
+  type: "kernel-ended";
+  kernelId: string;
+};
 
 interface Held {
   kernel: LaunchedKernel;
@@ -55,7 +66,10 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
     for (const k of await this.opts.host.adopt()) this.#hold(k);
     this.opts.host.startPool?.();
     const self = this.ctx.self;
-    this.#timer = setInterval(() => self.tell({ type: "heartbeat" }), this.opts.heartbeatMs);
+    this.#timer = setInterval(
+      () => self.tell({ type: "heartbeat" }),
+      this.opts.heartbeatMs,
+    );
     await this.#join();
   }
 
@@ -66,7 +80,10 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
   async receive(raw: AgentMsg | Internal): Promise<unknown> {
     if (raw.type === "heartbeat") {
       if (!this.#joined) return await this.#join();
-      this.opts.registry.tell({ type: "agent.heartbeat", info: await this.#info() });
+      this.opts.registry.tell({
+        type: "agent.heartbeat",
+        info: await this.#info(),
+      });
       return;
     }
     if (raw.type === "kernel-ended") {
@@ -100,14 +117,18 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
 
   async #join(): Promise<void> {
     try {
-      const res = await this.opts.registry.ask<{ ok: boolean; knownKernels: string[] }>(
+      const res = await this.opts.registry.ask<
+        { ok: boolean; knownKernels: string[] }
+      >(
         { type: "agent.join", info: await this.#info() },
         { timeoutMs: 5000 },
       );
       this.#joined = true;
       await this.#forgetUnknown(res.knownKernels);
     } catch (err) {
-      console.error(`agent ${this.opts.id}: join failed, retrying with the next heartbeat: ${err}`);
+      console.error(
+        `agent ${this.opts.id}: join failed, retrying with the next heartbeat: ${err}`,
+      );
     }
   }
 
@@ -126,18 +147,30 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
   #free(): Record<string, number> {
     const free = { ...this.opts.host.capacity() };
     for (const h of this.#kernels.values()) {
-      for (const [k, v] of Object.entries(h.slots)) free[k] = (free[k] ?? 0) - v;
+      for (const [k, v] of Object.entries(h.slots)) {
+        free[k] = (free[k] ?? 0) - v;
+      }
     }
     return free;
   }
 
-  async #create(msg: Extract<AgentMsg, { type: "kernel.create" }>): Promise<{ containerId: string }> {
+  async #create(
+    msg: Extract<AgentMsg, { type: "kernel.create" }>,
+  ): Promise<{ containerId: string }> {
     if (this.#draining) throw new Error(`agent ${this.opts.id} is draining`);
-    if (this.#kernels.has(msg.kernelId)) return { containerId: this.#kernels.get(msg.kernelId)!.kernel.containerId };
+    if (this.#kernels.has(msg.kernelId)) {
+      return {
+        containerId: this.#kernels.get(msg.kernelId)!.kernel.containerId,
+      };
+    }
     const free = this.#free();
     for (const [slot, amount] of Object.entries(msg.slots)) {
       if (amount > (free[slot] ?? 0) + 1e-9) {
-        throw new Error(`no room on agent ${this.opts.id}: ${slot} requested ${amount}, free ${free[slot] ?? 0}`);
+        throw new Error(
+          `no room on agent ${this.opts.id}: ${slot} requested ${amount}, free ${
+            free[slot] ?? 0
+          }`,
+        );
       }
     }
     const kernel = await this.opts.host.launch({
@@ -157,7 +190,13 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
     const owner = this.ctx.system.refFor(kernel.owner);
     const host = this.opts.host;
     const ref = this.ctx.spawn(
-      () => new KernelActor(kernel.kernelId, kernel.conn, owner, () => host.stats(kernel)),
+      () =>
+        new KernelActor(
+          kernel.kernelId,
+          kernel.conn,
+          owner,
+          () => host.stats(kernel),
+        ),
       { name: kernel.kernelId },
     );
     this.ctx.watch(ref);
@@ -166,7 +205,9 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
 
   override onTerminated(t: { ref: ActorRef }): void {
     for (const [id, h] of this.#kernels) {
-      if (h.ref.path === t.ref.path) this.ctx.self.tell({ type: "kernel-ended", kernelId: id });
+      if (h.ref.path === t.ref.path) {
+        this.ctx.self.tell({ type: "kernel-ended", kernelId: id });
+      }
     }
   }
 
@@ -211,8 +252,14 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
 
 function ownerAddress(owner: unknown): { node: string; path: string } {
   // A ref arrives revived by the cluster, or as its JSON form from a local caller.
-  const o = owner as { $ref?: { node: string; path: string }; node?: unknown; path?: unknown };
+  const o = owner as {
+    $ref?: { node: string; path: string };
+    node?: unknown;
+    path?: unknown;
+  };
   if (o?.$ref) return o.$ref;
-  if (typeof o?.node === "string" && typeof o?.path === "string") return { node: o.node, path: o.path };
+  if (typeof o?.node === "string" && typeof o?.path === "string") {
+    return { node: o.node, path: o.path };
+  }
   throw new Error("kernel.create without an owner ref");
 }

@@ -15,13 +15,25 @@
 import { DockerClient } from "./docker/mod.ts";
 import { discoverGpus, GpuAllocator } from "./gpu/mod.ts";
 import { KernelConnection } from "./kernel/connection.ts";
-import { type KernelDirs, kernelDirs, readKernelRecord, writeKernelRecord } from "./kernel/workdir.ts";
-import { KernelLauncher, type LaunchedKernel as Launched } from "./kernel/launcher.ts";
+import {
+  type KernelDirs,
+  kernelDirs,
+  readKernelRecord,
+  writeKernelRecord,
+} from "./kernel/workdir.ts";
+import {
+  KernelLauncher,
+  type LaunchedKernel as Launched,
+} from "./kernel/launcher.ts";
 import { LABELS } from "./kernel/spec.ts";
 import { KernelMeter } from "./metering/mod.ts";
 import { WarmPool } from "./pool/mod.ts";
 import { resolveImage } from "../../images/catalog.ts";
-import type { KernelHost, LaunchedKernel, LaunchRequest } from "./kernel_host.ts";
+import type {
+  KernelHost,
+  LaunchedKernel,
+  LaunchRequest,
+} from "./kernel_host.ts";
 import { DEFAULT_KERNEL_SLOTS } from "./protocol.ts";
 
 export interface DockerHostOptions {
@@ -36,7 +48,6 @@ export interface DockerHostOptions {
   cpu?: number;
   mem?: number;
 }
-
 
 interface Private {
   dirs: KernelDirs;
@@ -53,10 +64,17 @@ export class DockerKernelHost implements KernelHost {
   #private = new WeakMap<LaunchedKernel, Private>();
   #images: { at: number; list: string[] } = { at: 0, list: [] };
 
-  private constructor(readonly opts: DockerHostOptions, docker: DockerClient, gpus: GpuAllocator) {
+  private constructor(
+    readonly opts: DockerHostOptions,
+    docker: DockerClient,
+    gpus: GpuAllocator,
+  ) {
     this.#docker = docker;
     this.#gpus = gpus;
-    this.#launcher = new KernelLauncher(docker, { dataDir: opts.dataDir, agentId: opts.agentId });
+    this.#launcher = new KernelLauncher(docker, {
+      dataDir: opts.dataDir,
+      agentId: opts.agentId,
+    });
     const mem = Math.max(1 << 30, Deno.systemMemoryInfo().total - (1 << 30));
     this.#capacity = {
       cpu: opts.cpu ?? navigator.hardwareConcurrency,
@@ -68,12 +86,16 @@ export class DockerKernelHost implements KernelHost {
   static async create(opts: DockerHostOptions): Promise<DockerKernelHost> {
     await Deno.mkdir(opts.dataDir, { recursive: true });
     const docker = await DockerClient.connect();
-    const gpus = new GpuAllocator(await discoverGpus({ nvidiaSmiPath: opts.nvidiaSmi }));
+    const gpus = new GpuAllocator(
+      await discoverGpus({ nvidiaSmiPath: opts.nvidiaSmi }),
+    );
     const host = new DockerKernelHost(opts, docker, gpus);
     const targets: Record<string, number> = {};
     for (const name of opts.poolImages) {
       const ref = resolveImage(name)?.ref;
-      if (ref && opts.poolSize > 0 && await host.#hasImage(ref)) targets[ref] = opts.poolSize;
+      if (ref && opts.poolSize > 0 && await host.#hasImage(ref)) {
+        targets[ref] = opts.poolSize;
+      }
     }
     if (Object.keys(targets).length) {
       host.#pool = new WarmPool({
@@ -82,7 +104,10 @@ export class DockerKernelHost implements KernelHost {
         slots: { ...DEFAULT_KERNEL_SLOTS },
         // The pool may hold at most a quarter of the machine.
         capacity: { cpu: host.#capacity.cpu / 4, mem: host.#capacity.mem / 4 },
-        onError: (image, e) => console.error(`agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`),
+        onError: (image, e) =>
+          console.error(
+            `agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`,
+          ),
       });
     }
     return host;
@@ -118,8 +143,15 @@ export class DockerKernelHost implements KernelHost {
 
   async images(): Promise<string[]> {
     if (Date.now() - this.#images.at > 30_000) {
-      const list = await this.#docker.listImages({ labels: ["ai.backend.kernelspec"] }).catch(() => []);
-      this.#images = { at: Date.now(), list: list.flatMap((i) => i.RepoTags ?? []).filter((t) => t !== "<none>:<none>") };
+      const list = await this.#docker.listImages({
+        labels: ["ai.backend.kernelspec"],
+      }).catch(() => []);
+      this.#images = {
+        at: Date.now(),
+        list: list.flatMap((i) => i.RepoTags ?? []).filter((t) =>
+          t !== "<none>:<none>"
+        ),
+      };
     }
     return this.#images.list;
   }
@@ -131,11 +163,20 @@ export class DockerKernelHost implements KernelHost {
       mem: req.slots.mem ?? DEFAULT_KERNEL_SLOTS.mem,
       "cuda.device": req.slots["cuda.device"] ?? 0,
     };
-    const gpuIds = slots["cuda.device"] > 0 ? this.#gpus.allocate(req.kernelId, slots["cuda.device"]) : [];
+    const gpuIds = slots["cuda.device"] > 0
+      ? this.#gpus.allocate(req.kernelId, slots["cuda.device"])
+      : [];
     let launched: Launched | null = null;
     try {
-      const identity = { kernelId: req.kernelId, sessionId: req.sessionId, owner: JSON.stringify(req.owner) };
-      if (gpuIds.length === 0 && req.mounts.length === 0 && Object.keys(req.environ).length === 0) {
+      const identity = {
+        kernelId: req.kernelId,
+        sessionId: req.sessionId,
+        owner: JSON.stringify(req.owner),
+      };
+      if (
+        gpuIds.length === 0 && req.mounts.length === 0 &&
+        Object.keys(req.environ).length === 0
+      ) {
         launched = await this.#pool?.take(image, slots, identity) ?? null;
       }
       if (!launched) {
@@ -160,10 +201,19 @@ export class DockerKernelHost implements KernelHost {
       });
     } catch (e) {
       this.#gpus.release(req.kernelId);
-      if (launched) await this.#launcher.destroy(launched).catch(() => undefined);
+      if (launched) {
+        await this.#launcher.destroy(launched).catch(() => undefined);
+      }
       throw e;
     }
-    return this.#wrap(launched, req.kernelId, req.sessionId, req.owner, slots, gpuIds);
+    return this.#wrap(
+      launched,
+      req.kernelId,
+      req.sessionId,
+      req.owner,
+      slots,
+      gpuIds,
+    );
   }
 
   #wrap(
@@ -192,14 +242,23 @@ export class DockerKernelHost implements KernelHost {
 
   async adopt(): Promise<LaunchedKernel[]> {
     const adopted: LaunchedKernel[] = [];
-    const containers = await this.#docker.listContainers({ labels: { [LABELS.agentId]: this.opts.agentId }, all: true });
+    const containers = await this.#docker.listContainers({
+      labels: { [LABELS.agentId]: this.opts.agentId },
+      all: true,
+    });
     const records = await this.#records();
     for (const c of containers) {
       const rec = records.get(c.Id);
       const running = c.State === "running";
       if (!rec || !running || !rec.record.kernelId || !rec.record.owner) {
-        await this.#docker.removeContainer(c.Id, { force: true }).catch(() => undefined);
-        if (rec) await Deno.remove(rec.dirs.root, { recursive: true }).catch(() => undefined);
+        await this.#docker.removeContainer(c.Id, { force: true }).catch(() =>
+          undefined
+        );
+        if (rec) {
+          await Deno.remove(rec.dirs.root, { recursive: true }).catch(() =>
+            undefined
+          );
+        }
         continue;
       }
       try {
@@ -217,7 +276,13 @@ export class DockerKernelHost implements KernelHost {
         if (gpuIds.length) this.#gpus.allocate(r.kernelId, gpuIds.length);
         adopted.push(
           this.#wrap(
-            { containerId: c.Id, dirs: rec.dirs, connection, image: r.image, readyAt: Date.now() },
+            {
+              containerId: c.Id,
+              dirs: rec.dirs,
+              connection,
+              image: r.image,
+              readyAt: Date.now(),
+            },
             r.kernelId,
             r.sessionId,
             r.owner,
@@ -226,22 +291,35 @@ export class DockerKernelHost implements KernelHost {
           ),
         );
       } catch (e) {
-        console.error(`agent ${this.opts.agentId}: cannot re-adopt ${c.Id.slice(0, 12)}: ${e}; removing it`);
-        await this.#docker.removeContainer(c.Id, { force: true }).catch(() => undefined);
+        console.error(
+          `agent ${this.opts.agentId}: cannot re-adopt ${
+            c.Id.slice(0, 12)
+          }: ${e}; removing it`,
+        );
+        await this.#docker.removeContainer(c.Id, { force: true }).catch(() =>
+          undefined
+        );
       }
     }
     return adopted;
   }
 
   /** Kernel records under the data dir, by container id. */
-  async #records(): Promise<Map<string, { dirs: KernelDirs; record: Record<string, unknown> }>> {
-    const out = new Map<string, { dirs: KernelDirs; record: Record<string, unknown> }>();
+  async #records(): Promise<
+    Map<string, { dirs: KernelDirs; record: Record<string, unknown> }>
+  > {
+    const out = new Map<
+      string,
+      { dirs: KernelDirs; record: Record<string, unknown> }
+    >();
     try {
       for await (const e of Deno.readDir(`${this.opts.dataDir}/kernels`)) {
         if (!e.isDirectory) continue;
         const dirs = kernelDirs(this.opts.dataDir, e.name);
         const record = await readKernelRecord(dirs).catch(() => null);
-        if (record && typeof record.containerId === "string") out.set(record.containerId, { dirs, record });
+        if (record && typeof record.containerId === "string") {
+          out.set(record.containerId, { dirs, record });
+        }
       }
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;

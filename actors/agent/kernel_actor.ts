@@ -18,7 +18,8 @@ import type { KernelGone, RunEvent } from "../manager/protocol.ts";
 
 type OwnerMsg = RunEvent | KernelGone;
 
-export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason: string }> {
+export class KernelActor
+  extends Actor<KernelMsg | { type: "runner-died"; reason: string }> {
   #runs = new Map<string, KernelRun>();
 
   constructor(
@@ -32,30 +33,47 @@ export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason
 
   override preStart(): void {
     const self = this.ctx.self;
-    this.conn.closed.then((err) => self.tell({ type: "runner-died", reason: err.message }));
+    this.conn.closed.then((err) =>
+      self.tell({ type: "runner-died", reason: err.message })
+    );
   }
 
   override postStop(): void {
     this.conn.close();
   }
 
-  async receive(raw: KernelMsg | { type: "runner-died"; reason: string }): Promise<unknown> {
+  async receive(
+    raw: KernelMsg | { type: "runner-died"; reason: string },
+  ): Promise<unknown> {
     if (raw.type === "runner-died") {
       const stats = await this.stats().catch(() => ({}));
-      this.owner.tell({ type: "kernel.gone", kernelId: this.kernelId, reason: raw.reason, stats });
+      this.owner.tell({
+        type: "kernel.gone",
+        kernelId: this.kernelId,
+        reason: raw.reason,
+        stats,
+      });
       await this.ctx.stop();
       return;
     }
     const msg = KernelMsg.parse(raw);
     switch (msg.type) {
       case "exec": {
-        const run = this.conn.exec(msg.code, { mode: msg.mode, opts: msg.opts });
+        const run = this.conn.exec(msg.code, {
+          mode: msg.mode,
+          opts: msg.opts,
+        });
         const runId = msg.runId;
         this.#runs.set(runId, run);
         const owner = this.owner;
         const kernelId = this.kernelId;
         run.onEvent = (ev) => {
-          owner.tell({ type: "run.event", kernelId, runId, ev: ev as RunEvent["ev"] });
+          owner.tell({
+            type: "run.event",
+            kernelId,
+            runId,
+            ev: ev as RunEvent["ev"],
+          });
           if (ev.ev === "done") this.#runs.delete(runId);
         };
         run.done.catch((err: unknown) => {
@@ -63,7 +81,12 @@ export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason
             type: "run.event",
             kernelId,
             runId,
-            ev: { ev: "done", status: "finished", exitCode: 137, error: String(err) },
+            ev: {
+              ev: "done",
+              status: "finished",
+              exitCode: 137,
+              error: String(err),
+            },
           });
           this.#runs.delete(runId);
         });
@@ -73,7 +96,9 @@ export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason
         await this.#runs.get(msg.runId)?.input(msg.text);
         return { ok: true };
       case "interrupt": {
-        const runs = msg.runId ? [this.#runs.get(msg.runId)] : [...this.#runs.values()];
+        const runs = msg.runId
+          ? [this.#runs.get(msg.runId)]
+          : [...this.#runs.values()];
         for (const r of runs) await r?.interrupt();
         return { ok: true };
       }
@@ -94,7 +119,9 @@ export class KernelActor extends Actor<KernelMsg | { type: "runner-died"; reason
 
 function encodeBase64(bytes: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
   return btoa(s);
 }
 

@@ -41,7 +41,10 @@ export interface AgentConfig {
   drainDeadlineMs: number;
 }
 
-export function parseAgentConfig(args: string[], env = Deno.env.toObject()): AgentConfig {
+export function parseAgentConfig(
+  args: string[],
+  env = Deno.env.toObject(),
+): AgentConfig {
   const { values } = parseArgs({
     args,
     options: {
@@ -63,7 +66,9 @@ export function parseAgentConfig(args: string[], env = Deno.env.toObject()): Age
   const manager = values.manager ?? env.MANAGER_URL;
   if (!manager) throw new Error("agent: --manager ws://HOST:PORT is required");
   const clusterSecret = values["cluster-secret"] ?? env.CLUSTER_SECRET;
-  if (!clusterSecret) throw new Error("agent: --cluster-secret or CLUSTER_SECRET is required");
+  if (!clusterSecret) {
+    throw new Error("agent: --cluster-secret or CLUSTER_SECRET is required");
+  }
   return {
     manager,
     id: values.id ?? env.AGENT_ID ?? `agent-${Deno.hostname()}`,
@@ -72,7 +77,9 @@ export function parseAgentConfig(args: string[], env = Deno.env.toObject()): Age
     scalingGroup: values["scaling-group"] ?? "default",
     region: values.region ?? "local",
     poolSize: Number(values.pool ?? env.POOL_SIZE ?? 1),
-    poolImages: (values["pool-images"] ?? env.POOL_IMAGES ?? "python").split(",").filter(Boolean),
+    poolImages: (values["pool-images"] ?? env.POOL_IMAGES ?? "python").split(
+      ",",
+    ).filter(Boolean),
     nvidiaSmi: values["nvidia-smi"] ?? env.NVIDIA_SMI ?? "nvidia-smi",
     cpu: values.cpu ? Number(values.cpu) : undefined,
     mem: values.mem ? Number(values.mem) : undefined,
@@ -82,7 +89,8 @@ export function parseAgentConfig(args: string[], env = Deno.env.toObject()): Age
 
 /** Starts an agent node; resolves once it has joined the manager. */
 export async function startAgent(config: AgentConfig) {
-  const managerUrl = config.manager.replace(/\/$/, "") + (config.manager.includes("/x/cluster") ? "" : "/x/cluster");
+  const managerUrl = config.manager.replace(/\/$/, "") +
+    (config.manager.includes("/x/cluster") ? "" : "/x/cluster");
   const host = await DockerKernelHost.create({
     agentId: config.id,
     dataDir: config.dataDir,
@@ -97,7 +105,10 @@ export async function startAgent(config: AgentConfig) {
   system.setTransport(cluster);
   cluster.registerSchema("/user/agent", AgentMsg.or(KernelMsg));
   const managerNode = await cluster.dial(managerUrl);
-  const registry = system.refFor<RegistryMsg>({ node: managerNode, path: "/user/manager/agents" });
+  const registry = system.refFor<RegistryMsg>({
+    node: managerNode,
+    path: "/user/manager/agents",
+  });
   const options = {
     id: config.id,
     addr: managerUrl,
@@ -110,8 +121,14 @@ export async function startAgent(config: AgentConfig) {
   };
   // A fresh instance per (re)start; `current` is the live one.
   let current!: AgentActor;
-  const ref = system.spawn(() => (current = new AgentActor(options)), { name: "agent" }) as ActorRef<AgentMsg>;
-  console.error(`agent ${config.id}: joined ${managerUrl} (capacity ${JSON.stringify(host.capacity())})`);
+  const ref = system.spawn(() => (current = new AgentActor(options)), {
+    name: "agent",
+  }) as ActorRef<AgentMsg>;
+  console.error(
+    `agent ${config.id}: joined ${managerUrl} (capacity ${
+      JSON.stringify(host.capacity())
+    })`,
+  );
 
   async function stop(): Promise<void> {
     registry.tell({ type: "agent.leave", id: config.id });
@@ -124,11 +141,21 @@ export async function startAgent(config: AgentConfig) {
   async function drain(): Promise<void> {
     ref.tell({ type: "agent.drain", draining: true });
     const deadline = Date.now() + config.drainDeadlineMs;
-    while (current.kernelCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    while (current.kernelCount > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await stop();
   }
 
-  return { system, cluster, ref, host, stop, drain, kernelCount: () => current.kernelCount };
+  return {
+    system,
+    cluster,
+    ref,
+    host,
+    stop,
+    drain,
+    kernelCount: () => current.kernelCount,
+  };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -138,7 +165,9 @@ export async function run(args: string[]): Promise<void> {
   Deno.addSignalListener("SIGTERM", () => {
     if (draining) Deno.exit(0);
     draining = true;
-    console.error(`agent ${config.id}: SIGTERM, draining (${node.kernelCount()} kernels running)`);
+    console.error(
+      `agent ${config.id}: SIGTERM, draining (${node.kernelCount()} kernels running)`,
+    );
     node.drain().then(() => Deno.exit(0));
   });
   Deno.addSignalListener("SIGINT", () => Deno.exit(0));

@@ -28,12 +28,20 @@ export const AgentMsg = z.discriminatedUnion("type", [
     mounts: z.array(Mount).default([]),
     bootstrapScript: z.string().optional(),
     /** The session actor, told about run events and the kernel's end. */
-    owner: z.object({ $ref: z.object({ node: z.string(), path: z.string() }) }).or(z.any()),
+    owner: z.object({ $ref: z.object({ node: z.string(), path: z.string() }) })
+      .or(z.any()),
   }),
-  z.object({ type: z.literal("kernel.destroy"), kernelId: z.string(), reason: z.string().default("user-requested") }),
+  z.object({
+    type: z.literal("kernel.destroy"),
+    kernelId: z.string(),
+    reason: z.string().default("user-requested"),
+  }),
   z.object({ type: z.literal("kernel.list") }),
   z.object({ type: z.literal("agent.drain"), draining: z.boolean() }),
-  z.object({ type: z.literal("agent.forget-unknown"), knownKernels: z.array(z.string()) }),
+  z.object({
+    type: z.literal("agent.forget-unknown"),
+    knownKernels: z.array(z.string()),
+  }),
 ]);
 export type AgentMsg = z.infer<typeof AgentMsg>;
 
@@ -48,7 +56,11 @@ export const KernelMsg = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("input"), runId: z.string(), text: z.string() }),
   z.object({ type: z.literal("interrupt"), runId: z.string().optional() }),
-  z.object({ type: z.literal("complete"), code: z.string(), opts: z.record(z.string(), z.unknown()).default({}) }),
+  z.object({
+    type: z.literal("complete"),
+    code: z.string(),
+    opts: z.record(z.string(), z.unknown()).default({}),
+  }),
   z.object({ type: z.literal("put"), path: z.string(), data: z.string() }),
   z.object({ type: z.literal("get"), path: z.string() }),
   z.object({ type: z.literal("list"), path: z.string() }),

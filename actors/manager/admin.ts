@@ -10,7 +10,13 @@ import type { ActorRef, Entities } from "../runtime/types.ts";
 import type { AdminDeps } from "../../routes/deps.ts";
 import { listImages } from "../../images/build.ts";
 import { DomainError } from "./errors.ts";
-import type { Json, Keypair, SchedulerName, SessionStatus, Store } from "./store/mod.ts";
+import type {
+  Json,
+  Keypair,
+  SchedulerName,
+  SessionStatus,
+  Store,
+} from "./store/mod.ts";
 import type { KeypairMsg } from "./keypair.ts";
 import type { AgentsMsg } from "./agents.ts";
 import { PATHS } from "./root.ts";
@@ -35,12 +41,16 @@ const view = (k: Keypair) => ({
 });
 
 export function createAdminDeps(w: AdminWiring): AdminDeps {
-  const agents = () => w.system.refFor<AgentsMsg>({ node: MANAGER_NODE, path: PATHS.agents });
+  const agents = () =>
+    w.system.refFor<AgentsMsg>({ node: MANAGER_NODE, path: PATHS.agents });
   const reload = (ak: string) => w.keypairs.ref(ak).tell({ type: "reload" });
   return {
     async createKeypair(req) {
       if (!(await w.store.policies.get(req.resourcePolicy))) {
-        throw new DomainError("invalid-api-params", `No such resource policy: ${req.resourcePolicy}`);
+        throw new DomainError(
+          "invalid-api-params",
+          `No such resource policy: ${req.resourcePolicy}`,
+        );
       }
       const kp = await w.store.keypairs.create({
         userId: req.userId ?? "user",
@@ -58,23 +68,41 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
       reload(ak);
     },
     async deleteKeypair(ak) {
-      if (!(await w.store.keypairs.delete(ak))) throw new DomainError("object-not-found", "No such keypair.");
+      if (!(await w.store.keypairs.delete(ak))) {
+        throw new DomainError("object-not-found", "No such keypair.");
+      }
       reload(ak);
     },
     async listResourcePolicies() {
-      return (await w.store.policies.list()) as unknown as Record<string, unknown>[];
+      return (await w.store.policies.list()) as unknown as Record<
+        string,
+        unknown
+      >[];
     },
     async putResourcePolicy(name, policy) {
-      return (await w.store.policies.upsert({ ...policy, name })) as unknown as Record<string, unknown>;
+      return (await w.store.policies.upsert({
+        ...policy,
+        name,
+      })) as unknown as Record<string, unknown>;
     },
     deleteResourcePolicy(_name) {
-      return Promise.reject(new DomainError("generic-bad-request", "Resource policies cannot be deleted yet."));
+      return Promise.reject(
+        new DomainError(
+          "generic-bad-request",
+          "Resource policies cannot be deleted yet.",
+        ),
+      );
     },
     async listScalingGroups() {
-      return (await w.store.scalingGroups.list()) as unknown as Record<string, unknown>[];
+      return (await w.store.scalingGroups.list()) as unknown as Record<
+        string,
+        unknown
+      >[];
     },
     async putScalingGroup(name, group) {
-      const g = await w.store.scalingGroups.upsert({ ...group, name } as { name: string; scheduler?: SchedulerName });
+      const g = await w.store.scalingGroups.upsert(
+        { ...group, name } as { name: string; scheduler?: SchedulerName },
+      );
       w.groups.set(g.name, g.scheduler);
       return g as unknown as Record<string, unknown>;
     },
@@ -82,13 +110,19 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
       return await agents().ask<Record<string, unknown>[]>({ type: "list" });
     },
     async getAgent(id) {
-      const a = await agents().ask<Record<string, unknown> | undefined>({ type: "get", id });
+      const a = await agents().ask<Record<string, unknown> | undefined>({
+        type: "get",
+        id,
+      });
       if (!a) throw new DomainError("object-not-found", "No such agent.");
       return a;
     },
     async listSessions(filter) {
       const { items, total } = await w.store.sessions.list({
-        filters: { accessKey: filter.accessKey, status: filter.status as SessionStatus[] | undefined },
+        filters: {
+          accessKey: filter.accessKey,
+          status: filter.status as SessionStatus[] | undefined,
+        },
         limit: filter.limit,
         offset: filter.offset,
       });

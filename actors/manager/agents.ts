@@ -14,12 +14,18 @@ import type { AgentCapacity, SchedulerMsg } from "./scheduler.ts";
 
 /** Persistence of agents. */
 export interface AgentsStorePort {
-  upsertAgent(info: AgentInfo, status: "ALIVE" | "LOST" | "TERMINATED"): Promise<void>;
+  upsertAgent(
+    info: AgentInfo,
+    status: "ALIVE" | "LOST" | "TERMINATED",
+  ): Promise<void>;
   /** Kernel ids of live sessions the manager placed on this agent. */
   liveKernelsOn(agentId: string): Promise<string[]>;
 }
 
-export type AgentsMsg = RegistryMsg | { type: "list" } | { type: "get"; id: string } | {
+export type AgentsMsg = RegistryMsg | { type: "list" } | {
+  type: "get";
+  id: string;
+} | {
   type: "drain";
   id: string;
   draining: boolean;
@@ -45,11 +51,18 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
   }
 
   async receive(raw: AgentsMsg): Promise<unknown> {
-    if (raw.type === "agent.join" || raw.type === "agent.heartbeat" || raw.type === "agent.leave") {
+    if (
+      raw.type === "agent.join" || raw.type === "agent.heartbeat" ||
+      raw.type === "agent.leave"
+    ) {
       const parsed = RegistryMsg.safeParse(raw);
-      if (!parsed.success) throw new Error(`invalid registry message: ${parsed.error.message}`);
+      if (!parsed.success) {
+        throw new Error(`invalid registry message: ${parsed.error.message}`);
+      }
       const msg = parsed.data;
-      if (msg.type === "agent.leave") return await this.#lost(msg.id, "TERMINATED");
+      if (msg.type === "agent.leave") {
+        return await this.#lost(msg.id, "TERMINATED");
+      }
       return await this.#seen(msg.info, msg.type === "agent.join");
     }
     switch (raw.type) {
@@ -72,7 +85,9 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
 
   override async onTerminated(t: Terminated): Promise<void> {
     for (const [id, e] of this.#agents) {
-      if (e.ref.node === t.ref.node && e.ref.path === t.ref.path) await this.#lost(id, "LOST");
+      if (e.ref.node === t.ref.node && e.ref.path === t.ref.path) {
+        await this.#lost(id, "LOST");
+      }
     }
   }
 
@@ -80,7 +95,13 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
     let e = this.#agents.get(info.id);
     const wasAlive = e?.alive ?? false;
     if (!e) {
-      e = { info, ref: this.agentRef(info.id), lastSeen: Date.now(), alive: true, draining: info.draining };
+      e = {
+        info,
+        ref: this.agentRef(info.id),
+        lastSeen: Date.now(),
+        alive: true,
+        draining: info.draining,
+      };
       this.#agents.set(info.id, e);
     }
     e.info = info;
@@ -92,7 +113,12 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
       await this.store.upsertAgent(info, "ALIVE");
       this.#feed();
     }
-    if (join) return { ok: true, knownKernels: await this.store.liveKernelsOn(info.id) };
+    if (join) {
+      return {
+        ok: true,
+        knownKernels: await this.store.liveKernelsOn(info.id),
+      };
+    }
     return undefined;
   }
 
@@ -106,7 +132,9 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
   }
 
   #feed(): void {
-    const agents: AgentCapacity[] = [...this.#agents.values()].filter((e) => e.alive).map((e) => ({
+    const agents: AgentCapacity[] = [...this.#agents.values()].filter((e) =>
+      e.alive
+    ).map((e) => ({
       id: e.info.id,
       scalingGroup: e.info.scalingGroup,
       total: e.info.resourceSlots,

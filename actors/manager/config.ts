@@ -27,7 +27,10 @@ export interface ManagerConfig {
   rateLimit: number;
 }
 
-export function parseManagerConfig(args: string[], env = Deno.env.toObject()): ManagerConfig {
+export function parseManagerConfig(
+  args: string[],
+  env = Deno.env.toObject(),
+): ManagerConfig {
   const { values } = parseArgs({
     args,
     options: {
@@ -41,9 +44,13 @@ export function parseManagerConfig(args: string[], env = Deno.env.toObject()): M
     strict: true,
   });
   const port = Number(values.port ?? env.PORT ?? 8081);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${values.port ?? env.PORT}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid port: ${values.port ?? env.PORT}`);
+  }
   const rateLimit = Number(values["rate-limit"] ?? env.RATE_LIMIT ?? 1000);
-  if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new Error(`invalid rate limit: ${rateLimit}`);
+  if (!Number.isInteger(rateLimit) || rateLimit < 1) {
+    throw new Error(`invalid rate limit: ${rateLimit}`);
+  }
   return {
     port,
     hostname: values.hostname ?? env.HOSTNAME_BIND ?? "0.0.0.0",

@@ -33,4 +33,5 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (what = "No such session."): DomainError => new DomainError("object-not-found", what);
+export const notFound = (what = "No such session."): DomainError =>
+  new DomainError("object-not-found", what);

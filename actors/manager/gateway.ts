@@ -20,7 +20,10 @@ import type {
 } from "../../routes/deps.ts";
 import type { KernelMsg } from "../agent/protocol.ts";
 import { DomainError } from "./errors.ts";
-import { type ImageResourceSpec, normalizeRequestedSlots } from "../../policies/slots.ts";
+import {
+  type ImageResourceSpec,
+  normalizeRequestedSlots,
+} from "../../policies/slots.ts";
 import type { KeypairMsg } from "./keypair.ts";
 import type { Pending, SessionMsg } from "./session.ts";
 import type { Resolved, SessionsMsg } from "./sessions.ts";
@@ -39,7 +42,11 @@ export interface GatewayWiring {
 }
 
 /** Slots this cluster knows, with their units (`GET /config/resource-slots`). */
-export const RESOURCE_SLOTS = { cpu: "count", mem: "bytes", "cuda.device": "count" } as const;
+export const RESOURCE_SLOTS = {
+  cpu: "count",
+  mem: "bytes",
+  "cuda.device": "count",
+} as const;
 
 /** Ask timeouts: actors answer quickly; waits happen on the Pending values. */
 const ASK = { timeoutMs: 15_000 };
@@ -48,54 +55,104 @@ const FLUSH_MS = 100;
 
 export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
   const resolve = (caller: Caller, ref: string, includeEnded = false) =>
-    w.sessions.ask<Resolved>({ type: "resolve", accessKey: caller.accessKey, ref, includeEnded }, ASK);
+    w.sessions.ask<Resolved>({
+      type: "resolve",
+      accessKey: caller.accessKey,
+      ref,
+      includeEnded,
+    }, ASK);
 
-  const live = async (caller: Caller, ref: string): Promise<ActorRef<SessionMsg>> => {
+  const live = async (
+    caller: Caller,
+    ref: string,
+  ): Promise<ActorRef<SessionMsg>> => {
     const r = await resolve(caller, ref);
     if (!r.live) throw new DomainError("object-not-found", "No such session.");
     return r.ref;
   };
 
-  const pending = async <T>(ref: ActorRef<SessionMsg>, msg: SessionMsg): Promise<T> =>
-    await (await ref.ask<Pending<T>>(msg, ASK)).wait;
+  const pending = async <T>(
+    ref: ActorRef<SessionMsg>,
+    msg: SessionMsg,
+  ): Promise<T> => await (await ref.ask<Pending<T>>(msg, ASK)).wait;
 
-  const kernel = async <T>(caller: Caller, ref: string, msg: KernelMsg): Promise<T> =>
+  const kernel = async <T>(
+    caller: Caller,
+    ref: string,
+    msg: KernelMsg,
+  ): Promise<T> =>
     await pending<T>(await live(caller, ref), { type: "kernel", msg });
 
   return {
     version: w.version,
     resourceSlots: () => Promise.resolve({ ...RESOURCE_SLOTS }),
     keypairs: {
-      lookup: (ak) => w.keypair(ak).ask<KeypairAuth | undefined>({ type: "auth" }, ASK),
-      hit: (ak, limit, now) => w.keypair(ak).ask({ type: "hit", limit, now }, ASK),
+      lookup: (ak) =>
+        w.keypair(ak).ask<KeypairAuth | undefined>({ type: "auth" }, ASK),
+      hit: (ak, limit, now) =>
+        w.keypair(ak).ask({ type: "hit", limit, now }, ASK),
     },
     admin: w.admin,
     sessions: {
       async create(caller, req: CreateSessionRequest) {
         const image = w.resolveImage(req.image);
-        if (!image) throw new DomainError("invalid-api-params", `Unknown image: ${req.image}`, { image: req.image });
+        if (!image) {
+          throw new DomainError(
+            "invalid-api-params",
+            `Unknown image: ${req.image}`,
+            { image: req.image },
+          );
+        }
         let resources: Record<string, number>;
         try {
-          resources = normalizeRequestedSlots(req.config.resources, w.imageResources(req.image), {
-            knownSlots: Object.keys(RESOURCE_SLOTS),
-          });
+          resources = normalizeRequestedSlots(
+            req.config.resources,
+            w.imageResources(req.image),
+            {
+              knownSlots: Object.keys(RESOURCE_SLOTS),
+            },
+          );
         } catch (e) {
-          throw new DomainError("invalid-api-params", e instanceof Error ? e.message : String(e));
+          throw new DomainError(
+            "invalid-api-params",
+            e instanceof Error ? e.message : String(e),
+          );
         }
         req = { ...req, config: { ...req.config, resources } };
         const res = await w.sessions.ask<
-          { sessionId: string; sessionName: string; status: string; created: boolean; ref?: ActorRef<SessionMsg> }
-        >({ type: "create", accessKey: caller.accessKey, req: { ...req, image } }, ASK);
+          {
+            sessionId: string;
+            sessionName: string;
+            status: string;
+            created: boolean;
+            ref?: ActorRef<SessionMsg>;
+          }
+        >({
+          type: "create",
+          accessKey: caller.accessKey,
+          req: { ...req, image },
+        }, ASK);
         const { ref, ...reply } = res;
         let status = reply.status;
         if (ref && !req.enqueueOnly) {
-          const timeoutMs = req.maxWaitSeconds > 0 ? req.maxWaitSeconds * 1000 : 0;
-          status = await pending<string>(ref, { type: "wait-status", statuses: ["RUNNING"], timeoutMs });
+          const timeoutMs = req.maxWaitSeconds > 0
+            ? req.maxWaitSeconds * 1000
+            : 0;
+          status = await pending<string>(ref, {
+            type: "wait-status",
+            statuses: ["RUNNING"],
+            timeoutMs,
+          });
           if (status === "ERROR" || status === "CANCELLED") {
-            const info = await ref.ask<SessionInfo>({ type: "info" }, ASK).catch(() => undefined);
-            throw new DomainError("kernel-creation-failed", info?.statusInfo ?? `session ended in ${status}`, {
-              sessionId: reply.sessionId,
-            });
+            const info = await ref.ask<SessionInfo>({ type: "info" }, ASK)
+              .catch(() => undefined);
+            throw new DomainError(
+              "kernel-creation-failed",
+              info?.statusInfo ?? `session ended in ${status}`,
+              {
+                sessionId: reply.sessionId,
+              },
+            );
           }
         }
         return { ...reply, status, servicePorts: [] };
@@ -112,7 +169,12 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         return rowInfo(r.row);
       },
       async destroy(caller, ref, { forced }) {
-        if (forced && !caller.isAdmin) throw new DomainError("insufficient-privilege", "forced destroy is admin-only");
+        if (forced && !caller.isAdmin) {
+          throw new DomainError(
+            "insufficient-privilege",
+            "forced destroy is admin-only",
+          );
+        }
         const s = await live(caller, ref);
         return await pending<{ stats: Record<string, unknown> }>(s, {
           type: "destroy",
@@ -126,7 +188,10 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         await pending<unknown>(await live(caller, ref), { type: "interrupt" });
       },
       async execute(caller, ref, req) {
-        return await pending<ExecuteResult>(await live(caller, ref), { type: "execute", ...req });
+        return await pending<ExecuteResult>(await live(caller, ref), {
+          type: "execute",
+          ...req,
+        });
       },
       async complete(caller, ref, req) {
         const res = await kernel<{ items?: string[] }>(caller, ref, {
@@ -139,17 +204,39 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
       async upload(caller, ref, files) {
         for (const f of files) {
           const data = new Uint8Array(await f.arrayBuffer());
-          await kernel(caller, ref, { type: "put", path: f.name, data: toBase64(data) });
+          await kernel(caller, ref, {
+            type: "put",
+            path: f.name,
+            data: toBase64(data),
+          });
         }
       },
       async download(caller, ref, paths) {
-        if (paths.length !== 1) throw new DomainError("invalid-api-params", "Download one file at a time.");
-        const res = await kernel<{ data: string }>(caller, ref, { type: "get", path: paths[0] });
-        return { contentType: "application/octet-stream", body: fromBase64(res.data) };
+        if (paths.length !== 1) {
+          throw new DomainError(
+            "invalid-api-params",
+            "Download one file at a time.",
+          );
+        }
+        const res = await kernel<{ data: string }>(caller, ref, {
+          type: "get",
+          path: paths[0],
+        });
+        return {
+          contentType: "application/octet-stream",
+          body: fromBase64(res.data),
+        };
       },
       async listFiles(caller, ref, path) {
-        const res = await kernel<{ items: unknown[] }>(caller, ref, { type: "list", path: path || "." });
-        return { files: JSON.stringify(res.items ?? []), abspath: path, errors: "" };
+        const res = await kernel<{ items: unknown[] }>(caller, ref, {
+          type: "list",
+          path: path || ".",
+        });
+        return {
+          files: JSON.stringify(res.items ?? []),
+          abspath: path,
+          errors: "",
+        };
       },
       async streamExecute(caller, ref, req) {
         const s = await live(caller, ref);
@@ -174,7 +261,9 @@ function rowInfo(r: SessionRow): SessionInfo {
     statusInfo: r.statusInfo,
     age: (r.terminatedAt ?? Date.now()) - r.createdAt,
     creationTime: new Date(r.createdAt).toISOString(),
-    terminationTime: r.terminatedAt ? new Date(r.terminatedAt).toISOString() : null,
+    terminationTime: r.terminatedAt
+      ? new Date(r.terminatedAt).toISOString()
+      : null,
     occupiedSlots: r.occupiedSlots,
     numQueriesExecuted: r.numQueries,
     lastStat: r.lastStat,
@@ -191,7 +280,13 @@ function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
         await new Promise((res) => setTimeout(res, FLUSH_MS));
         continue;
       }
-      yield { status: r.status, console: r.console, exitCode: r.exitCode, options: r.options, files: r.files };
+      yield {
+        status: r.status,
+        console: r.console,
+        exitCode: r.exitCode,
+        options: r.options,
+        files: r.files,
+      };
       if (r.status === "finished" || r.status === "exec-timeout") return;
     }
   }
@@ -201,7 +296,10 @@ function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
       await session.ask({ type: "input", runId: run.runId, text: line }, ASK);
     },
     interrupt: async () => {
-      if (!run.final) await (await session.ask<Pending<unknown>>({ type: "interrupt" }, ASK)).wait;
+      if (!run.final) {
+        await (await session.ask<Pending<unknown>>({ type: "interrupt" }, ASK))
+          .wait;
+      }
     },
   };
 }
@@ -214,10 +312,16 @@ async function* eventStream(
   const queue: SessionEvent[] = [];
   let wake: (() => void) | undefined;
   const off = bus.subscribe((e) => {
-    const d = e.data as { sessionName?: string; sessionId?: string; accessKey?: string };
+    const d = e.data as {
+      sessionName?: string;
+      sessionId?: string;
+      accessKey?: string;
+    };
     if (filter.name && d.sessionName !== filter.name) return;
     if (filter.sessionId && d.sessionId !== filter.sessionId) return;
-    if (!caller.isAdmin && d.accessKey && d.accessKey !== caller.accessKey) return;
+    if (!caller.isAdmin && d.accessKey && d.accessKey !== caller.accessKey) {
+      return;
+    }
     queue.push(e);
     wake?.();
   });
@@ -233,7 +337,9 @@ async function* eventStream(
 
 function toBase64(bytes: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
   return btoa(s);
 }
 

@@ -10,16 +10,27 @@
 
 import { Actor } from "../runtime/types.ts";
 import type { KeypairAuth } from "../../routes/deps.ts";
-import { checkRateLimit, emptyRateLimitState, type RateLimitState } from "../../policies/rate_limit.ts";
-import { admitSession, type KeypairResourcePolicy } from "../../policies/admission.ts";
+import {
+  checkRateLimit,
+  emptyRateLimitState,
+  type RateLimitState,
+} from "../../policies/rate_limit.ts";
+import {
+  admitSession,
+  type KeypairResourcePolicy,
+} from "../../policies/admission.ts";
 import { DomainError } from "./errors.ts";
 
 /** Persistence the keypair actor reads. */
 export interface KeypairStorePort {
-  keypair(accessKey: string): Promise<(KeypairAuth & { resourcePolicy: string }) | undefined>;
+  keypair(
+    accessKey: string,
+  ): Promise<(KeypairAuth & { resourcePolicy: string }) | undefined>;
   policy(name: string): Promise<KeypairResourcePolicy | undefined>;
   /** Live sessions of the keypair with their slots (re-counted at activation). */
-  liveSessions(accessKey: string): Promise<{ id: string; slots: Record<string, number> }[]>;
+  liveSessions(
+    accessKey: string,
+  ): Promise<{ id: string; slots: Record<string, number> }[]>;
   costToday(accessKey: string, now: number): Promise<number>;
 }
 
@@ -27,7 +38,12 @@ export type KeypairMsg =
   | { type: "auth" }
   | { type: "hit"; limit: number; now: number }
   | { type: "admit"; sessionId: string; slots: Record<string, number> }
-  | { type: "session.status"; sessionId: string; status: string; slots: Record<string, number> }
+  | {
+    type: "session.status";
+    sessionId: string;
+    status: string;
+    slots: Record<string, number>;
+  }
   | { type: "reload" };
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
@@ -47,7 +63,11 @@ export class KeypairActor extends Actor<KeypairMsg> {
 
   async #load(): Promise<void> {
     this.#auth = await this.store.keypair(this.accessKey);
-    this.#live = new Map((await this.store.liveSessions(this.accessKey)).map((s) => [s.id, s.slots]));
+    this.#live = new Map(
+      (await this.store.liveSessions(this.accessKey)).map((
+        s,
+      ) => [s.id, s.slots]),
+    );
   }
 
   async receive(msg: KeypairMsg): Promise<unknown> {
@@ -65,19 +85,26 @@ export class KeypairActor extends Actor<KeypairMsg> {
         return await this.#admit(msg.sessionId, msg.slots);
       case "session.status":
         if (ENDED.has(msg.status)) this.#live.delete(msg.sessionId);
-        else if (this.#live.has(msg.sessionId)) this.#live.set(msg.sessionId, msg.slots);
+        else if (this.#live.has(msg.sessionId)) {
+          this.#live.set(msg.sessionId, msg.slots);
+        }
         return;
     }
   }
 
-  async #admit(sessionId: string, slots: Record<string, number>): Promise<void> {
+  async #admit(
+    sessionId: string,
+    slots: Record<string, number>,
+  ): Promise<void> {
     const auth = this.#auth;
     if (!auth) throw new DomainError("object-not-found", "No such keypair.");
     const policy = await this.store.policy(auth.resourcePolicy);
     if (policy) {
       const occupied: Record<string, number> = {};
       for (const s of this.#live.values()) {
-        for (const [k, v] of Object.entries(s)) occupied[k] = (occupied[k] ?? 0) + v;
+        for (const [k, v] of Object.entries(s)) {
+          occupied[k] = (occupied[k] ?? 0) + v;
+        }
       }
       const verdict = admitSession(policy, {
         concurrent_sessions: this.#live.size,
@@ -85,7 +112,11 @@ export class KeypairActor extends Actor<KeypairMsg> {
         cost_today: await this.store.costToday(this.accessKey, Date.now()),
       }, { slots, containers: 1 });
       if (!verdict.ok) {
-        throw new DomainError("quota-exceeded", verdict.error.message, verdict.error.toProblemData());
+        throw new DomainError(
+          "quota-exceeded",
+          verdict.error.message,
+          verdict.error.toProblemData(),
+        );
       }
     }
     // Reserved now, so concurrent creates cannot both pass the check.

@@ -17,7 +17,7 @@ import { parseBinarySize } from "../../policies/slots.ts";
 import { DEFAULT_KERNEL_SLOTS } from "../agent/protocol.ts";
 import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
 import { decideExpiry } from "../../policies/idle.ts";
-import { parseManagerConfig, type ManagerConfig } from "./config.ts";
+import { type ManagerConfig, parseManagerConfig } from "./config.ts";
 import { openStore, type Store } from "./store/mod.ts";
 import { storePorts } from "./store_ports.ts";
 import { ManagerRoot, PATHS } from "./root.ts";
@@ -28,7 +28,7 @@ import { createAdminDeps } from "./admin.ts";
 import { RegistryMsg } from "./protocol.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { SessionsMsg } from "./sessions.ts";
-import { seedAdmin, loadOrCreateSecret } from "./seed.ts";
+import { loadOrCreateSecret, seedAdmin } from "./seed.ts";
 
 export const MANAGER_VERSION = "0.1.0";
 export const MANAGER_NODE = "manager";
@@ -43,30 +43,52 @@ export interface RunningManager {
   stop(): Promise<void>;
 }
 
-export async function startManager(config: ManagerConfig): Promise<RunningManager> {
+export async function startManager(
+  config: ManagerConfig,
+): Promise<RunningManager> {
   await Deno.mkdir(config.dataDir, { recursive: true });
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, port: config.pgPort });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    port: config.pgPort,
+  });
   await store.ensureDefaults();
   const admin = await seedAdmin(store, config);
-  const clusterSecret = config.clusterSecret ?? await loadOrCreateSecret(`${config.dataDir}/cluster.secret`);
+  const clusterSecret = config.clusterSecret ??
+    await loadOrCreateSecret(`${config.dataDir}/cluster.secret`);
   const ports = storePorts(store);
 
   const system = new ActorSystem({ nodeId: MANAGER_NODE });
   const cluster = new Cluster(system, { secret: clusterSecret });
   cluster.registerSchema(PATHS.agents, RegistryMsg);
 
-  const keypairs = system.entities<KeypairMsg>("keypairs", (ak) => new KeypairActor(ak, ports), {
-    idleMs: 20 * 60_000, // longer than the 15-minute rate window, so no window is forgotten early
-  });
-  const agentRef = (id: string) => system.refFor<AgentMsg>({ node: id, path: "/user/agent" });
-  const policyCache = new Map<string, { at: number; idle: number; life: number }>();
+  const keypairs = system.entities<KeypairMsg>(
+    "keypairs",
+    (ak) => new KeypairActor(ak, ports),
+    {
+      idleMs: 20 * 60_000, // longer than the 15-minute rate window, so no window is forgotten early
+    },
+  );
+  const agentRef = (id: string) =>
+    system.refFor<AgentMsg>({ node: id, path: "/user/agent" });
+  const policyCache = new Map<
+    string,
+    { at: number; idle: number; life: number }
+  >();
   const services: ManagerServices = {
     store: ports,
-    scheduler: system.refFor<SchedulerMsg>({ node: MANAGER_NODE, path: PATHS.scheduler }),
+    scheduler: system.refFor<SchedulerMsg>({
+      node: MANAGER_NODE,
+      path: PATHS.scheduler,
+    }),
     keypairs: { tell: (ak, msg) => keypairs.ref(ak).tell(msg) },
     events: createEventBus(),
     agentRef,
-    kernelRef: (agentId, kernelId) => system.refFor<KernelMsg>({ node: agentId, path: `/user/agent/${kernelId}` }),
+    kernelRef: (agentId, kernelId) =>
+      system.refFor<KernelMsg>({
+        node: agentId,
+        path: `/user/agent/${kernelId}`,
+      }),
     expiry(row, now) {
       const p = policyCache.get(row.accessKey);
       if (!p) {
@@ -86,11 +108,17 @@ export async function startManager(config: ManagerConfig): Promise<RunningManage
   async function refreshPolicy(ak: string) {
     const kp = await ports.keypair(ak);
     const pol = kp && await ports.policy(kp.resourcePolicy);
-    policyCache.set(ak, { at: Date.now(), idle: pol?.idle_timeout ?? 0, life: pol?.max_session_lifetime ?? 0 });
+    policyCache.set(ak, {
+      at: Date.now(),
+      idle: pol?.idle_timeout ?? 0,
+      life: pol?.max_session_lifetime ?? 0,
+    });
     setTimeout(() => policyCache.delete(ak), 60_000);
   }
 
-  const groups = new Map((await store.scalingGroups.list()).map((g) => [g.name, g.scheduler]));
+  const groups = new Map(
+    (await store.scalingGroups.list()).map((g) => [g.name, g.scheduler]),
+  );
   system.spawn(
     () =>
       new ManagerRoot({
@@ -99,15 +127,22 @@ export async function startManager(config: ManagerConfig): Promise<RunningManage
         agentsStore: ports,
         scheduler: {
           kindOf: (g) => groups.get(g) ?? "fifo",
-          sessionRef: (id) => system.refFor({ node: MANAGER_NODE, path: PATHS.session(id) }),
+          sessionRef: (id) =>
+            system.refFor({ node: MANAGER_NODE, path: PATHS.session(id) }),
         },
-        admit: (ak, id, slots) => keypairs.ref(ak).ask({ type: "admit", sessionId: id, slots }, { timeoutMs: 10_000 }),
+        admit: (ak, id, slots) =>
+          keypairs.ref(ak).ask({ type: "admit", sessionId: id, slots }, {
+            timeoutMs: 10_000,
+          }),
         agentRef,
       }),
     { name: "manager" },
   );
 
-  const sessions = system.refFor<SessionsMsg>({ node: MANAGER_NODE, path: PATHS.sessions });
+  const sessions = system.refFor<SessionsMsg>({
+    node: MANAGER_NODE,
+    path: PATHS.sessions,
+  });
   const deps = createGatewayDeps({
     version: MANAGER_VERSION,
     keypair: (ak) => keypairs.ref(ak) as ActorRef<KeypairMsg>,
@@ -120,7 +155,10 @@ export async function startManager(config: ManagerConfig): Promise<RunningManage
       const minCpu = recipe?.minCpu ?? 1;
       // Sessions that ask for nothing get the warm pool's shape, so they start from the pool.
       return {
-        defaults: { cpu: Math.max(DEFAULT_KERNEL_SLOTS.cpu, minCpu), mem: Math.max(DEFAULT_KERNEL_SLOTS.mem, minMem) },
+        defaults: {
+          cpu: Math.max(DEFAULT_KERNEL_SLOTS.cpu, minCpu),
+          mem: Math.max(DEFAULT_KERNEL_SLOTS.mem, minMem),
+        },
         minimums: { cpu: minCpu, mem: minMem },
       };
     },
@@ -130,10 +168,14 @@ export async function startManager(config: ManagerConfig): Promise<RunningManage
   const server = await serveGateway({
     fetch: (req: Request) => {
       const path = new URL(req.url).pathname;
-      return path === "/x/cluster" ? cluster.acceptUpgrade(req) : app.fetch(req);
+      return path === "/x/cluster"
+        ? cluster.acceptUpgrade(req)
+        : app.fetch(req);
     },
   }, { hostname: config.hostname, port: config.port });
-  console.error(`manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`);
+  console.error(
+    `manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`,
+  );
 
   let stopped = false;
   return {

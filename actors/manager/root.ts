@@ -21,7 +21,11 @@
  * @module
  */
 
-import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
+import {
+  Actor,
+  type ActorRef,
+  type SupervisorStrategy,
+} from "../runtime/types.ts";
 import type { AgentMsg } from "../agent/protocol.ts";
 import { AgentRegistryActor, type AgentsStorePort } from "./agents.ts";
 import { SchedulerActor, type SchedulerOptions } from "./scheduler.ts";
@@ -33,7 +37,11 @@ export interface RootDeps {
   sessionsStore: SessionsStorePort;
   agentsStore: AgentsStorePort;
   scheduler: SchedulerOptions;
-  admit: (accessKey: string, sessionId: string, slots: Record<string, number>) => Promise<void>;
+  admit: (
+    accessKey: string,
+    sessionId: string,
+    slots: Record<string, number>,
+  ) => Promise<void>;
   agentRef(id: string): ActorRef<AgentMsg>;
 }
 
@@ -51,14 +59,27 @@ export class ManagerRoot extends Actor<never> {
   }
 
   override supervisorStrategy(): SupervisorStrategy {
-    return { kind: "rest_for_one", maxRestarts: 10, withinMs: 60_000, decide: () => "restart" };
+    return {
+      kind: "rest_for_one",
+      maxRestarts: 10,
+      withinMs: 60_000,
+      decide: () => "restart",
+    };
   }
 
   override preStart(): void {
     const d = this.deps;
-    const scheduler = this.ctx.spawn(() => new SchedulerActor(d.scheduler), { name: "scheduler" });
-    this.ctx.spawn(() => new AgentRegistryActor(d.agentsStore, scheduler, d.agentRef), { name: "agents" });
-    this.ctx.spawn(() => new SessionsActor(d.services, d.sessionsStore, d.admit), { name: "sessions" });
+    const scheduler = this.ctx.spawn(() => new SchedulerActor(d.scheduler), {
+      name: "scheduler",
+    });
+    this.ctx.spawn(
+      () => new AgentRegistryActor(d.agentsStore, scheduler, d.agentRef),
+      { name: "agents" },
+    );
+    this.ctx.spawn(
+      () => new SessionsActor(d.services, d.sessionsStore, d.admit),
+      { name: "sessions" },
+    );
   }
 
   receive(_msg: never): void {}

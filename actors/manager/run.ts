@@ -13,7 +13,14 @@
 import type { ConsoleItem, ExecuteResult } from "../../routes/deps.ts";
 
 /** Statuses after which a poll returns at once (the client must act or is done). */
-const STOPPING = new Set(["finished", "exec-timeout", "waiting-input", "clean-finished", "build-finished", "error"]);
+const STOPPING = new Set([
+  "finished",
+  "exec-timeout",
+  "waiting-input",
+  "clean-finished",
+  "build-finished",
+  "error",
+]);
 /** Statuses after which the run is over. */
 const FINAL = new Set(["finished", "exec-timeout", "error"]);
 
@@ -44,7 +51,10 @@ export class Run {
       if (this.#chars + data.length > MAX_PENDING_CHARS) {
         if (!this.#cut) {
           this.#cut = true;
-          this.#append(["stderr", "\n[output cut: more than 4 MiB pending between polls]\n"]);
+          this.#append([
+            "stderr",
+            "\n[output cut: more than 4 MiB pending between polls]\n",
+          ]);
         }
         return;
       }
@@ -55,7 +65,11 @@ export class Run {
   }
 
   /** A status change reported by the kernel (`stage`, `waiting-input`, `done`). */
-  setStatus(status: string, exitCode: number | null = null, options: Record<string, unknown> | null = null): void {
+  setStatus(
+    status: string,
+    exitCode: number | null = null,
+    options: Record<string, unknown> | null = null,
+  ): void {
     this.status = status;
     this.exitCode = exitCode;
     this.options = options;
@@ -82,7 +96,9 @@ export class Run {
     this.#chars = 0;
     this.#cut = false;
     // A stage is reported once; the client's next "continue" waits for the next one.
-    if (this.status === "clean-finished" || this.status === "build-finished") this.status = "running";
+    if (this.status === "clean-finished" || this.status === "build-finished") {
+      this.status = "running";
+    }
     return result;
   }
 
@@ -90,14 +106,13 @@ export class Run {
   wait(ms: number): Promise<void> {
     if (STOPPING.has(this.status)) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        const i = self.#changed.indexOf(done);
-        if (i >= 0) self.#changed.splice(i, 1);
+        const i = this.#changed.indexOf(done);
+        if (i >= 0) this.#changed.splice(i, 1);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.#changed.push(done);
     });
   }
@@ -110,7 +125,10 @@ export class Run {
 
   #append(item: ConsoleItem): void {
     const last = this.#console.at(-1);
-    if (last && (item[0] === "stdout" || item[0] === "stderr") && last[0] === item[0]) {
+    if (
+      last && (item[0] === "stdout" || item[0] === "stderr") &&
+      last[0] === item[0]
+    ) {
       last[1] = (last[1] as string) + (item[1] as string);
     } else {
       this.#console.push(item);

@@ -14,7 +14,11 @@
  */
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
-import { type PendingSession, schedule, type SchedulableAgent } from "../../policies/scheduling.ts";
+import {
+  type PendingSession,
+  type SchedulableAgent,
+  schedule,
+} from "../../policies/scheduling.ts";
 
 export type SchedulerMsg =
   | {
@@ -25,7 +29,12 @@ export type SchedulerMsg =
     scalingGroup: string;
     createdAt: number;
   }
-  | { type: "placed"; sessionId: string; agentId: string; slots: Record<string, number> }
+  | {
+    type: "placed";
+    sessionId: string;
+    agentId: string;
+    slots: Record<string, number>;
+  }
   | { type: "released"; sessionId: string }
   | { type: "agents"; agents: AgentCapacity[] }
   | { type: "pending" }
@@ -57,13 +66,26 @@ export interface SchedulerOptions {
   /** Timer between passes. @default {2000} */
   intervalMs?: number;
   /** Where session actors live. */
-  sessionRef(sessionId: string): ActorRef<{ type: "scheduled"; agentId: string } | { type: "unschedulable"; reason: string }>;
+  sessionRef(
+    sessionId: string,
+  ): ActorRef<
+    { type: "scheduled"; agentId: string } | {
+      type: "unschedulable";
+      reason: string;
+    }
+  >;
 }
 
 export class SchedulerActor extends Actor<SchedulerMsg> {
-  #pending = new Map<string, PendingSession & { scalingGroup: string; reason: string }>();
+  #pending = new Map<
+    string,
+    PendingSession & { scalingGroup: string; reason: string }
+  >();
   #retries: Record<string, number> = {};
-  #placed = new Map<string, { agentId: string; slots: Record<string, number>; accessKey: string }>();
+  #placed = new Map<
+    string,
+    { agentId: string; slots: Record<string, number>; accessKey: string }
+  >();
   #agents = new Map<string, AgentCapacity>();
   #timer?: ReturnType<typeof setInterval>;
   #passQueued = false;
@@ -74,7 +96,10 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
 
   override preStart(): void {
     const self = this.ctx.self;
-    this.#timer = setInterval(() => self.tell({ type: "pass" }), this.options.intervalMs ?? 2000);
+    this.#timer = setInterval(
+      () => self.tell({ type: "pass" }),
+      this.options.intervalMs ?? 2000,
+    );
   }
 
   override postStop(): void {
@@ -96,7 +121,11 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
         }
         return this.#queuePass();
       case "placed": // re-attached at manager start: the room is taken
-        this.#placed.set(msg.sessionId, { agentId: msg.agentId, slots: msg.slots, accessKey: "" });
+        this.#placed.set(msg.sessionId, {
+          agentId: msg.agentId,
+          slots: msg.slots,
+          accessKey: "",
+        });
         return;
       case "released":
         this.#pending.delete(msg.sessionId);
@@ -145,7 +174,12 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
     for (const [group, pending] of byGroup) {
       const agents: SchedulableAgent[] = [...this.#agents.values()]
         .filter((a) => a.scalingGroup === group)
-        .map((a) => ({ id: a.id, capacity: a.total, occupied: used.get(a.id) ?? {}, schedulable: a.schedulable }));
+        .map((a) => ({
+          id: a.id,
+          capacity: a.total,
+          occupied: used.get(a.id) ?? {},
+          schedulable: a.schedulable,
+        }));
       const decision = schedule({
         pending,
         agents,
@@ -163,14 +197,21 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
         const p = this.#pending.get(sessionId)!;
         this.#pending.delete(sessionId);
         delete this.#retries[sessionId];
-        this.#placed.set(sessionId, { agentId, slots: p.requestedSlots, accessKey: p.accessKey });
+        this.#placed.set(sessionId, {
+          agentId,
+          slots: p.requestedSlots,
+          accessKey: p.accessKey,
+        });
         add(used, agentId, p.requestedSlots);
         this.options.sessionRef(sessionId).tell({ type: "scheduled", agentId });
       }
       for (const { sessionId, detail } of decision.refused) {
         this.#pending.delete(sessionId);
         delete this.#retries[sessionId];
-        this.options.sessionRef(sessionId).tell({ type: "unschedulable", reason: detail });
+        this.options.sessionRef(sessionId).tell({
+          type: "unschedulable",
+          reason: detail,
+        });
       }
       for (const { sessionId, detail } of decision.waiting) {
         const p = this.#pending.get(sessionId);
@@ -180,7 +221,11 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
   }
 }
 
-function add(map: Map<string, Record<string, number>>, key: string, slots: Record<string, number>): void {
+function add(
+  map: Map<string, Record<string, number>>,
+  key: string,
+  slots: Record<string, number>,
+): void {
   const acc = map.get(key) ?? {};
   for (const [k, v] of Object.entries(slots)) acc[k] = (acc[k] ?? 0) + v;
   map.set(key, acc);

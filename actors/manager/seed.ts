@@ -17,21 +17,38 @@ export async function seedAdmin(
   if (config.adminAccessKey && config.adminSecretKey) {
     const { adminAccessKey: accessKey, adminSecretKey: secretKey } = config;
     if (accessKey.length !== 20 || secretKey.length !== 40) {
-      throw new Error("ADMIN_ACCESS_KEY must be 20 characters and ADMIN_SECRET_KEY 40");
+      throw new Error(
+        "ADMIN_ACCESS_KEY must be 20 characters and ADMIN_SECRET_KEY 40",
+      );
     }
     const existing = await store.keypairs.get(accessKey);
     if (!existing) {
-      await store.keypairs.create({ accessKey, secretKey, userId: "admin", isAdmin: true, rateLimit: config.rateLimit });
+      await store.keypairs.create({
+        accessKey,
+        secretKey,
+        userId: "admin",
+        isAdmin: true,
+        rateLimit: config.rateLimit,
+      });
     }
     return { accessKey, secretKey };
   }
   try {
-    const saved = JSON.parse(await Deno.readTextFile(file)) as { accessKey: string; secretKey: string };
+    const saved = JSON.parse(await Deno.readTextFile(file)) as {
+      accessKey: string;
+      secretKey: string;
+    };
     if (await store.keypairs.get(saved.accessKey)) return saved;
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) {
+      throw e;
+    }
   }
-  const kp = await store.keypairs.create({ userId: "admin", isAdmin: true, rateLimit: config.rateLimit });
+  const kp = await store.keypairs.create({
+    userId: "admin",
+    isAdmin: true,
+    rateLimit: config.rateLimit,
+  });
   const saved = { accessKey: kp.accessKey, secretKey: kp.secretKey };
   await Deno.writeTextFile(file, JSON.stringify(saved) + "\n", { mode: 0o600 });
   console.error(
@@ -50,7 +67,9 @@ export async function loadOrCreateSecret(file: string): Promise<string> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
   await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
   return secret;
 }

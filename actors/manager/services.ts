@@ -28,7 +28,11 @@ export interface SessionRow {
   scalingGroup: string;
   requestedSlots: Record<string, number>;
   occupiedSlots: Record<string, number>;
-  config: { environ?: Record<string, string>; bootstrapScript?: string; [k: string]: unknown };
+  config: {
+    environ?: Record<string, string>;
+    bootstrapScript?: string;
+    [k: string]: unknown;
+  };
   mounts?: { hostPath: string; containerPath: string; readOnly: boolean }[];
   tag: string | null;
   protected: boolean;
@@ -43,7 +47,12 @@ export interface SessionRow {
 export interface SessionStorePort {
   getSession(id: string): Promise<SessionRow | undefined>;
   /** Persist a transition (and its reason) with optional field changes; returns the new row. */
-  transition(id: string, status: string, reason: string, patch?: Partial<SessionRow>): Promise<SessionRow>;
+  transition(
+    id: string,
+    status: string,
+    reason: string,
+    patch?: Partial<SessionRow>,
+  ): Promise<SessionRow>;
   /** Record activity (query count, last activity time). */
   touch(id: string, numQueries: number): Promise<void>;
   /** Record a kernel's metered usage at its end. */

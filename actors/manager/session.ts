@@ -34,8 +34,19 @@ export type SessionMsg =
   | { type: "unschedulable"; reason: string }
   | { type: "created"; kernelId: string; agentId: string; containerId: string }
   | { type: "create-failed"; reason: string }
-  | { type: "execute"; mode: string; code: string; runId: string; options: Record<string, unknown> }
-  | { type: "stream"; mode: "query" | "batch"; code: string; options: Record<string, unknown> }
+  | {
+    type: "execute";
+    mode: string;
+    code: string;
+    runId: string;
+    options: Record<string, unknown>;
+  }
+  | {
+    type: "stream";
+    mode: "query" | "batch";
+    code: string;
+    options: Record<string, unknown>;
+  }
   | { type: "input"; runId: string; text: string }
   | { type: "interrupt" }
   | { type: "kernel"; msg: KernelMsg }
@@ -74,14 +85,28 @@ export class SessionActor extends Actor<SessionMsg> {
         createdAt: row.createdAt,
       });
     } else if (row.agentId && !ENDED.has(row.status)) {
-      this.svc.scheduler.tell({ type: "placed", sessionId: row.id, agentId: row.agentId, slots: row.requestedSlots });
+      this.svc.scheduler.tell({
+        type: "placed",
+        sessionId: row.id,
+        agentId: row.agentId,
+        slots: row.requestedSlots,
+      });
     }
-    if (row.kernelId && row.agentId && LIVE_KERNEL.has(row.status)) this.#attachKernel(row.agentId, row.kernelId);
+    if (row.kernelId && row.agentId && LIVE_KERNEL.has(row.status)) {
+      this.#attachKernel(row.agentId, row.kernelId);
+    }
   }
 
   override onTerminated(t: Terminated): void {
-    if (t.ref.path === this.#kernel?.path && !ENDED.has(this.#row.status) && this.#row.status !== "TERMINATING") {
-      this.self().tell({ type: "kernel.gone", kernelId: this.#row.kernelId ?? "", reason: reasonText(t) });
+    if (
+      t.ref.path === this.#kernel?.path && !ENDED.has(this.#row.status) &&
+      this.#row.status !== "TERMINATING"
+    ) {
+      this.self().tell({
+        type: "kernel.gone",
+        kernelId: this.#row.kernelId ?? "",
+        reason: reasonText(t),
+      });
     }
   }
 
@@ -106,7 +131,9 @@ export class SessionActor extends Actor<SessionMsg> {
       case "input":
         return this.#input(msg.runId, msg.text);
       case "interrupt":
-        return { wait: this.#kernelAsk({ type: "interrupt", runId: this.#run?.runId }) };
+        return {
+          wait: this.#kernelAsk({ type: "interrupt", runId: this.#run?.runId }),
+        };
       case "kernel":
         return { wait: this.#kernelAsk(msg.msg) };
       case "run.event":
@@ -138,7 +165,9 @@ export class SessionActor extends Actor<SessionMsg> {
       statusInfo: r.statusInfo,
       age: (r.terminatedAt ?? Date.now()) - r.createdAt,
       creationTime: new Date(r.createdAt).toISOString(),
-      terminationTime: r.terminatedAt ? new Date(r.terminatedAt).toISOString() : null,
+      terminationTime: r.terminatedAt
+        ? new Date(r.terminatedAt).toISOString()
+        : null,
       occupiedSlots: r.occupiedSlots,
       numQueriesExecuted: r.numQueries,
       lastStat: r.lastStat,
@@ -150,22 +179,53 @@ export class SessionActor extends Actor<SessionMsg> {
     };
   }
 
-  async #transition(status: string, reason: string, patch: Partial<SessionRow> = {}): Promise<void> {
+  async #transition(
+    status: string,
+    reason: string,
+    patch: Partial<SessionRow> = {},
+  ): Promise<void> {
     if (this.#row.status === status) return;
-    const row = await this.svc.store.transition(this.#row.id, status, reason, patch);
+    const row = await this.svc.store.transition(
+      this.#row.id,
+      status,
+      reason,
+      patch,
+    );
     this.#row = row;
-    this.svc.events.publish({ event: `session_${status.toLowerCase()}`, data: { sessionId: row.id, sessionName: row.name, accessKey: row.accessKey, status, reason } });
-    this.svc.keypairs.tell(row.accessKey, { type: "session.status", sessionId: row.id, status, slots: row.occupiedSlots });
-    if (ENDED.has(status)) this.svc.scheduler.tell({ type: "released", sessionId: row.id });
+    this.svc.events.publish({
+      event: `session_${status.toLowerCase()}`,
+      data: {
+        sessionId: row.id,
+        sessionName: row.name,
+        accessKey: row.accessKey,
+        status,
+        reason,
+      },
+    });
+    this.svc.keypairs.tell(row.accessKey, {
+      type: "session.status",
+      sessionId: row.id,
+      status,
+      slots: row.occupiedSlots,
+    });
+    if (ENDED.has(status)) {
+      this.svc.scheduler.tell({ type: "released", sessionId: row.id });
+    }
     const waiters = this.#statusWaiters;
-    this.#statusWaiters = waiters.filter((w) => !w.statuses.includes(status) && !ENDED.has(status));
-    for (const w of waiters) if (w.statuses.includes(status) || ENDED.has(status)) w.resolve(status);
+    this.#statusWaiters = waiters.filter((w) =>
+      !w.statuses.includes(status) && !ENDED.has(status)
+    );
+    for (const w of waiters) {
+      if (w.statuses.includes(status) || ENDED.has(status)) w.resolve(status);
+    }
     if (ENDED.has(status)) void this.ctx.stop();
   }
 
   #waitStatus(statuses: string[], timeoutMs: number): Pending<string> {
     const now = this.#row.status;
-    if (statuses.includes(now) || ENDED.has(now)) return { wait: Promise.resolve(now) };
+    if (statuses.includes(now) || ENDED.has(now)) {
+      return { wait: Promise.resolve(now) };
+    }
     return {
       wait: new Promise((resolve) => {
         const entry = { statuses, resolve };
@@ -205,15 +265,34 @@ export class SessionActor extends Actor<SessionMsg> {
     };
     const self = this.self();
     agent.ask<{ containerId: string }>(create, { timeoutMs: 120_000 }).then(
-      (res) => self.tell({ type: "created", kernelId, agentId, containerId: res.containerId }),
-      (err) => self.tell({ type: "create-failed", reason: `kernel creation failed: ${errorText(err)}` }),
+      (res) =>
+        self.tell({
+          type: "created",
+          kernelId,
+          agentId,
+          containerId: res.containerId,
+        }),
+      (err) =>
+        self.tell({
+          type: "create-failed",
+          reason: `kernel creation failed: ${errorText(err)}`,
+        }),
     );
   }
 
-  async #onCreated(msg: { kernelId: string; agentId: string; containerId: string }): Promise<void> {
-    if (this.#row.status === "TERMINATING" || ENDED.has(this.#row.status) || msg.kernelId !== this.#row.kernelId) {
+  async #onCreated(
+    msg: { kernelId: string; agentId: string; containerId: string },
+  ): Promise<void> {
+    if (
+      this.#row.status === "TERMINATING" || ENDED.has(this.#row.status) ||
+      msg.kernelId !== this.#row.kernelId
+    ) {
       // Destroyed while preparing: the fresh kernel is not wanted.
-      this.svc.agentRef(msg.agentId).tell({ type: "kernel.destroy", kernelId: msg.kernelId, reason: "session ended" });
+      this.svc.agentRef(msg.agentId).tell({
+        type: "kernel.destroy",
+        kernelId: msg.kernelId,
+        reason: "session ended",
+      });
       return;
     }
     this.#attachKernel(msg.agentId, msg.kernelId);
@@ -231,7 +310,10 @@ export class SessionActor extends Actor<SessionMsg> {
 
   #requireRunning(): ActorRef<KernelMsg> {
     if (!this.#kernel || this.#row.status !== "RUNNING") {
-      throw new DomainError("generic-bad-request", `The session is ${this.#row.status}, not RUNNING.`);
+      throw new DomainError(
+        "generic-bad-request",
+        `The session is ${this.#row.status}, not RUNNING.`,
+      );
     }
     return this.#kernel;
   }
@@ -244,19 +326,38 @@ export class SessionActor extends Actor<SessionMsg> {
     }
   }
 
-  #execute(msg: { mode: string; code: string; runId: string; options: Record<string, unknown> }): Pending<ExecuteResult> {
+  #execute(
+    msg: {
+      mode: string;
+      code: string;
+      runId: string;
+      options: Record<string, unknown>;
+    },
+  ): Pending<ExecuteResult> {
     const kernel = this.#requireRunning();
     let run = this.#run;
     if (msg.mode === "query" || msg.mode === "batch") {
       if (run && !run.final && run.runId !== msg.runId) {
-        throw new DomainError("generic-bad-request", "Another run is in progress; continue or interrupt it first.");
+        throw new DomainError(
+          "generic-bad-request",
+          "Another run is in progress; continue or interrupt it first.",
+        );
       }
       if (!run || run.runId !== msg.runId || run.final) {
-        run = this.#startRun(kernel, msg.runId, msg.mode, msg.code, msg.options);
+        run = this.#startRun(
+          kernel,
+          msg.runId,
+          msg.mode,
+          msg.code,
+          msg.options,
+        );
       }
     } else {
       if (!run || run.runId !== msg.runId) {
-        throw new DomainError("invalid-api-params", `No run with id ${msg.runId} in this session.`);
+        throw new DomainError(
+          "invalid-api-params",
+          `No run with id ${msg.runId} in this session.`,
+        );
       }
       if (msg.mode === "input") {
         kernel.tell({ type: "input", runId: msg.runId, text: msg.code });
@@ -284,7 +385,13 @@ export class SessionActor extends Actor<SessionMsg> {
       opts.build = options.build ?? null;
       opts.exec = options.exec ?? null;
     }
-    kernel.ask({ type: "exec", runId, mode: mode as "query" | "batch", code, opts }, { timeoutMs: 30_000 }).catch(
+    kernel.ask({
+      type: "exec",
+      runId,
+      mode: mode as "query" | "batch",
+      code,
+      opts,
+    }, { timeoutMs: 30_000 }).catch(
       (err) => {
         if (run.final) return;
         run.push(["stderr", `kernel unreachable: ${errorText(err)}\n`]);
@@ -295,13 +402,28 @@ export class SessionActor extends Actor<SessionMsg> {
     return run;
   }
 
-  #stream(msg: { mode: "query" | "batch"; code: string; options: Record<string, unknown> }): Run {
+  #stream(
+    msg: {
+      mode: "query" | "batch";
+      code: string;
+      options: Record<string, unknown>;
+    },
+  ): Run {
     const kernel = this.#requireRunning();
     if (this.#run && !this.#run.final) {
-      throw new DomainError("generic-bad-request", "Another run is in progress.");
+      throw new DomainError(
+        "generic-bad-request",
+        "Another run is in progress.",
+      );
     }
     this.#row.lastActivity = Date.now();
-    return this.#startRun(kernel, crypto.randomUUID(), msg.mode, msg.code, msg.options);
+    return this.#startRun(
+      kernel,
+      crypto.randomUUID(),
+      msg.mode,
+      msg.code,
+      msg.options,
+    );
   }
 
   #input(runId: string, text: string): void {
@@ -320,43 +442,61 @@ export class SessionActor extends Actor<SessionMsg> {
         run.push([ev.stream === "stderr" ? "stderr" : "stdout", ev.data ?? ""]);
         break;
       case "media":
-        run.push(["media", [ev.mime ?? "application/octet-stream", ev.data ?? ""]]);
+        run.push(["media", [
+          ev.mime ?? "application/octet-stream",
+          ev.data ?? "",
+        ]]);
         break;
       case "html":
         run.push(["html", ev.data ?? ""]);
         break;
       case "waiting-input":
         if (ev.prompt) run.push(["stdout", ev.prompt]);
-        run.setStatus("waiting-input", null, { is_password: ev.password ?? false });
+        run.setStatus("waiting-input", null, {
+          is_password: ev.password ?? false,
+        });
         break;
       case "stage":
         run.setStatus(ev.stage ?? "build-finished", ev.exitCode ?? 0);
         break;
       case "done":
-        run.setStatus(ev.status === "exec-timeout" ? "exec-timeout" : "finished", ev.exitCode ?? 0);
+        run.setStatus(
+          ev.status === "exec-timeout" ? "exec-timeout" : "finished",
+          ev.exitCode ?? 0,
+        );
         break;
     }
   }
 
   async #onKernelGone(msg: KernelGone): Promise<void> {
-    if (msg.kernelId !== this.#row.kernelId || ENDED.has(this.#row.status)) return;
+    if (msg.kernelId !== this.#row.kernelId || ENDED.has(this.#row.status)) {
+      return;
+    }
     if (this.#row.status === "RESTARTING") return; // the old kernel of a restart
     if (this.#run && !this.#run.final) {
       this.#run.push(["stderr", `\nkernel ended: ${msg.reason}\n`]);
       this.#run.setStatus("finished", 137);
     }
     if (msg.stats) await this.svc.store.recordUsage(this.#row, msg.stats);
-    await this.#transition(this.#row.status === "TERMINATING" ? "TERMINATED" : "ERROR", msg.reason, {
-      terminatedAt: Date.now(),
-      lastStat: msg.stats ?? this.#row.lastStat,
-    });
+    await this.#transition(
+      this.#row.status === "TERMINATING" ? "TERMINATED" : "ERROR",
+      msg.reason,
+      {
+        terminatedAt: Date.now(),
+        lastStat: msg.stats ?? this.#row.lastStat,
+      },
+    );
   }
 
   /** Serialised part of a destroy: mark TERMINATING; the agent call runs in the background. */
-  async #destroy(reason: string): Promise<Pending<{ stats: Record<string, unknown> }>> {
+  async #destroy(
+    reason: string,
+  ): Promise<Pending<{ stats: Record<string, unknown> }>> {
     if (this.#destroying) return { wait: this.#destroying };
     const row = this.#row;
-    if (ENDED.has(row.status)) return { wait: Promise.resolve({ stats: row.lastStat ?? {} }) };
+    if (ENDED.has(row.status)) {
+      return { wait: Promise.resolve({ stats: row.lastStat ?? {} }) };
+    }
     if (row.status === "PENDING" || row.status === "SCHEDULED") {
       await this.#transition("CANCELLED", reason, { terminatedAt: Date.now() });
       return { wait: Promise.resolve({ stats: {} }) };
@@ -373,7 +513,9 @@ export class SessionActor extends Actor<SessionMsg> {
       let why = reason;
       if (kernelLive) {
         try {
-          const res = await this.svc.agentRef(row.agentId!).ask<{ stats?: Record<string, number> }>(
+          const res = await this.svc.agentRef(row.agentId!).ask<
+            { stats?: Record<string, number> }
+          >(
             { type: "kernel.destroy", kernelId, reason },
             { timeoutMs: 30_000 },
           );
@@ -386,7 +528,9 @@ export class SessionActor extends Actor<SessionMsg> {
       return { stats };
     })();
     // Answer once the session is really TERMINATED, so a GET right after sees it.
-    this.#destroying = Promise.all([destroyed, ended]).then(([result]) => result);
+    this.#destroying = Promise.all([destroyed, ended]).then(([result]) =>
+      result
+    );
     return { wait: this.#destroying };
   }
 
@@ -394,7 +538,10 @@ export class SessionActor extends Actor<SessionMsg> {
   async #restart(): Promise<Pending<void>> {
     const row = this.#row;
     if (row.status !== "RUNNING" || !row.agentId || !row.kernelId) {
-      throw new DomainError("generic-bad-request", `The session is ${row.status}, not RUNNING.`);
+      throw new DomainError(
+        "generic-bad-request",
+        `The session is ${row.status}, not RUNNING.`,
+      );
     }
     const agentId = row.agentId;
     const oldKernel = row.kernelId;
@@ -404,12 +551,21 @@ export class SessionActor extends Actor<SessionMsg> {
     await this.#transition("RESTARTING", "restart requested", { kernelId });
     const running = this.#waitStatus(["RUNNING"], 120_000).wait;
     const agent = this.svc.agentRef(agentId);
-    agent.ask({ type: "kernel.destroy", kernelId: oldKernel, reason: "restart" }, { timeoutMs: 30_000 })
+    agent.ask({
+      type: "kernel.destroy",
+      kernelId: oldKernel,
+      reason: "restart",
+    }, { timeoutMs: 30_000 })
       .catch(() => undefined)
       .then(() => this.#createKernel(agentId, kernelId));
     return {
       wait: running.then((status) => {
-        if (status !== "RUNNING") throw new DomainError("kernel-creation-failed", `restart ended in ${status}`);
+        if (status !== "RUNNING") {
+          throw new DomainError(
+            "kernel-creation-failed",
+            `restart ended in ${status}`,
+          );
+        }
       }),
     };
   }
@@ -426,5 +582,9 @@ function errorText(err: unknown): string {
 
 function reasonText(t: Terminated): string {
   const r = t.reason;
-  return r.kind === "normal" ? "kernel stopped" : r.kind === "node-down" ? `agent ${r.node} is down` : r.error;
+  return r.kind === "normal"
+    ? "kernel stopped"
+    : r.kind === "node-down"
+    ? `agent ${r.node} is down`
+    : r.error;
 }

@@ -7,27 +7,46 @@
  * @module
  */
 
-import { Actor, type ActorRef, type SupervisorStrategy } from "../runtime/types.ts";
-import type { CreateSessionRequest, CreateSessionResult } from "../../routes/deps.ts";
+import {
+  Actor,
+  type ActorRef,
+  type SupervisorStrategy,
+} from "../runtime/types.ts";
+import type {
+  CreateSessionRequest,
+  CreateSessionResult,
+} from "../../routes/deps.ts";
 import { DomainError } from "./errors.ts";
-import { type SessionMsg, SessionActor } from "./session.ts";
+import { SessionActor, type SessionMsg } from "./session.ts";
 import type { ManagerServices, SessionRow } from "./services.ts";
 
 /** Creation, look-up and listing of sessions; persistence behind it. */
 export interface SessionsStorePort {
   listLive(): Promise<SessionRow[]>;
   /** Sessions of a keypair matching `ref` (exact name, id prefix, name prefix). */
-  findByRef(accessKey: string, ref: string, includeEnded: boolean): Promise<SessionRow[]>;
+  findByRef(
+    accessKey: string,
+    ref: string,
+    includeEnded: boolean,
+  ): Promise<SessionRow[]>;
   insert(row: SessionRow): Promise<void>;
 }
 
 export type SessionsMsg =
-  | { type: "create"; accessKey: string; req: CreateSessionRequest & { image: string } }
+  | {
+    type: "create";
+    accessKey: string;
+    req: CreateSessionRequest & { image: string };
+  }
   | { type: "resolve"; accessKey: string; ref: string; includeEnded: boolean }
   | { type: "tick" };
 
 /** Answer of `resolve`: a live session's actor, or an ended session's row. */
-export type Resolved = { live: true; ref: ActorRef<SessionMsg>; row: SessionRow } | { live: false; row: SessionRow };
+export type Resolved = {
+  live: true;
+  ref: ActorRef<SessionMsg>;
+  row: SessionRow;
+} | { live: false; row: SessionRow };
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
 
@@ -37,14 +56,23 @@ export class SessionsActor extends Actor<SessionsMsg> {
   constructor(
     readonly svc: ManagerServices,
     readonly store: SessionsStorePort,
-    readonly admit: (accessKey: string, sessionId: string, slots: Record<string, number>) => Promise<void>,
+    readonly admit: (
+      accessKey: string,
+      sessionId: string,
+      slots: Record<string, number>,
+    ) => Promise<void>,
   ) {
     super();
   }
 
   /** A failing session is restarted from its stored state, alone. */
   override supervisorStrategy(): SupervisorStrategy {
-    return { kind: "one_for_one", maxRestarts: 5, withinMs: 10_000, decide: () => "restart" };
+    return {
+      kind: "one_for_one",
+      maxRestarts: 5,
+      withinMs: 10_000,
+      decide: () => "restart",
+    };
   }
 
   override async preStart(): Promise<void> {
@@ -65,7 +93,9 @@ export class SessionsActor extends Actor<SessionsMsg> {
         return this.#resolve(msg.accessKey, msg.ref, msg.includeEnded);
       case "tick": {
         const now = Date.now();
-        for (const child of this.ctx.children()) child.tell({ type: "tick", now });
+        for (const child of this.ctx.children()) {
+          child.tell({ type: "tick", now });
+        }
         return;
       }
     }
@@ -75,14 +105,28 @@ export class SessionsActor extends Actor<SessionsMsg> {
     return this.ctx.spawn(() => new SessionActor(id, this.svc), { name: id });
   }
 
-  async #resolve(accessKey: string, ref: string, includeEnded: boolean): Promise<Resolved> {
+  async #resolve(
+    accessKey: string,
+    ref: string,
+    includeEnded: boolean,
+  ): Promise<Resolved> {
     // The store applies Backend.AI's matching rules (id, exact name, then prefixes).
     const rows = await this.store.findByRef(accessKey, ref, includeEnded);
-    if (rows.length === 0) throw new DomainError("object-not-found", "No such session.");
+    if (rows.length === 0) {
+      throw new DomainError("object-not-found", "No such session.");
+    }
     if (rows.length > 1) {
-      throw new DomainError("too-many-sessions-matched", "Too many sessions matched.", {
-        matches: rows.map((r) => ({ id: r.id, name: r.name, status: r.status })),
-      });
+      throw new DomainError(
+        "too-many-sessions-matched",
+        "Too many sessions matched.",
+        {
+          matches: rows.map((r) => ({
+            id: r.id,
+            name: r.name,
+            status: r.status,
+          })),
+        },
+      );
     }
     const row = rows[0];
     if (ENDED.has(row.status)) return { live: false, row };
@@ -90,10 +134,14 @@ export class SessionsActor extends Actor<SessionsMsg> {
     return { live: true, ref: child ?? this.#spawn(row.id), row };
   }
 
-  async #create(accessKey: string, req: CreateSessionRequest & { image: string }): Promise<
+  async #create(
+    accessKey: string,
+    req: CreateSessionRequest & { image: string },
+  ): Promise<
     CreateSessionResult & { ref?: ActorRef<SessionMsg> }
   > {
-    const existing = (await this.store.findByRef(accessKey, req.name, false)).find((r) => r.name === req.name);
+    const existing = (await this.store.findByRef(accessKey, req.name, false))
+      .find((r) => r.name === req.name);
     if (existing) {
       if (req.reuseIfExists && existing.image === req.image) {
         return {
@@ -105,9 +153,13 @@ export class SessionsActor extends Actor<SessionsMsg> {
           ref: this.ctx.child(existing.id) as ActorRef<SessionMsg>,
         };
       }
-      throw new DomainError("session-already-exists", "The session already exists.", {
-        existingSessionId: existing.id,
-      });
+      throw new DomainError(
+        "session-already-exists",
+        "The session already exists.",
+        {
+          existingSessionId: existing.id,
+        },
+      );
     }
     const id = crypto.randomUUID();
     const slots = req.config.resources;
@@ -133,10 +185,14 @@ export class SessionsActor extends Actor<SessionsMsg> {
         mountMap: req.config.mountMap,
         startupCommand: req.startupCommand,
         resourceOpts: req.config.resourceOpts,
-        scaleInProtected: Boolean((req.config as Record<string, unknown>).scaleInProtected),
+        scaleInProtected: Boolean(
+          (req.config as Record<string, unknown>).scaleInProtected,
+        ),
       },
       tag: req.tag ?? null,
-      protected: Boolean((req.config as Record<string, unknown>).scaleInProtected),
+      protected: Boolean(
+        (req.config as Record<string, unknown>).scaleInProtected,
+      ),
       createdAt: now,
       terminatedAt: null,
       lastActivity: now,
@@ -145,6 +201,13 @@ export class SessionsActor extends Actor<SessionsMsg> {
     };
     await this.store.insert(row);
     const ref = this.#spawn(id);
-    return { sessionId: id, sessionName: row.name, status: "PENDING", servicePorts: [], created: true, ref };
+    return {
+      sessionId: id,
+      sessionName: row.name,
+      status: "PENDING",
+      servicePorts: [],
+      created: true,
+      ref,
+    };
   }
 }

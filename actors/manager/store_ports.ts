@@ -21,12 +21,18 @@ import {
   type Store,
 } from "./store/mod.ts";
 
-export type StorePorts = SessionStorePort & SessionsStorePort & AgentsStorePort & KeypairStorePort;
+export type StorePorts =
+  & SessionStorePort
+  & SessionsStorePort
+  & AgentsStorePort
+  & KeypairStorePort;
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
 
 export function storePorts(store: Store): StorePorts {
-  const currentKernel = async (sessionId: string): Promise<Kernel | undefined> => {
+  const currentKernel = async (
+    sessionId: string,
+  ): Promise<Kernel | undefined> => {
     const ks = await store.kernels.listBySession(sessionId);
     return ks.at(-1);
   };
@@ -75,16 +81,31 @@ export function storePorts(store: Store): StorePorts {
       }
       const kernel = await currentKernel(id);
       if (kernel && (patch.containerId || status === "RUNNING")) {
-        await store.kernels.update(kernel.id, { containerId: patch.containerId ?? kernel.containerId, status: "RUNNING" });
+        await store.kernels.update(kernel.id, {
+          containerId: patch.containerId ?? kernel.containerId,
+          status: "RUNNING",
+        });
       }
       if (kernel && ENDED.has(status)) {
-        await store.kernels.update(kernel.id, { status: "TERMINATED", terminatedAt: new Date() });
+        await store.kernels.update(kernel.id, {
+          status: "TERMINATED",
+          terminatedAt: new Date(),
+        });
       }
-      const s = await store.sessions.transition(id, status as SessionStatus, reason, {
-        agentId: patch.agentId,
-        occupiedSlots: patch.occupiedSlots,
-      });
-      if (patch.lastStat) await store.sessions.recordActivity(id, { lastStat: patch.lastStat as Json });
+      const s = await store.sessions.transition(
+        id,
+        status as SessionStatus,
+        reason,
+        {
+          agentId: patch.agentId,
+          occupiedSlots: patch.occupiedSlots,
+        },
+      );
+      if (patch.lastStat) {
+        await store.sessions.recordActivity(id, {
+          lastStat: patch.lastStat as Json,
+        });
+      }
       return await rowOf(s);
     },
     async touch(id, _numQueries) {
@@ -110,7 +131,9 @@ export function storePorts(store: Store): StorePorts {
       return await Promise.all((await store.sessions.listLive()).map(rowOf));
     },
     async findByRef(accessKey, ref, includeEnded) {
-      const found = await store.sessions.findByRef(accessKey, ref, { includeEnded });
+      const found = await store.sessions.findByRef(accessKey, ref, {
+        includeEnded,
+      });
       return await Promise.all(found.map(rowOf));
     },
     async insert(row) {
@@ -130,9 +153,13 @@ export function storePorts(store: Store): StorePorts {
         });
       } catch (e) {
         if (e instanceof SessionNameConflictError) {
-          throw new DomainError("session-already-exists", "The session already exists.", {
-            existingSessionId: e.existingSessionId,
-          });
+          throw new DomainError(
+            "session-already-exists",
+            "The session already exists.",
+            {
+              existingSessionId: e.existingSessionId,
+            },
+          );
         }
         throw e;
       }
@@ -185,7 +212,10 @@ export function storePorts(store: Store): StorePorts {
       };
     },
     async liveSessions(accessKey) {
-      return (await store.sessions.listLive({ accessKey })).map((s) => ({ id: s.id, slots: s.requestedSlots }));
+      return (await store.sessions.listLive({ accessKey })).map((s) => ({
+        id: s.id,
+        slots: s.requestedSlots,
+      }));
     },
     async costToday(accessKey, now) {
       return (await store.usage.sumForDay(accessKey, new Date(now))).cost;

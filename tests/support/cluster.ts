@@ -13,7 +13,7 @@
  * @module
  */
 
-import { signedFetch, type Credentials } from "../../routes/cli.ts";
+import { type Credentials, signedFetch } from "../../routes/cli.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -44,11 +44,23 @@ export interface TestCluster {
   admin: Credentials;
   agents: AgentProc[];
   /** A signed request with the admin keypair (or `creds`); JSON body. */
-  api(method: string, path: string, body?: unknown, creds?: Credentials): Promise<Response>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    creds?: Credentials,
+  ): Promise<Response>;
   /** Like api() but parses JSON and throws on a non-2xx status. */
-  json<T = Record<string, unknown>>(method: string, path: string, body?: unknown, creds?: Credentials): Promise<T>;
+  json<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    creds?: Credentials,
+  ): Promise<T>;
   /** A new non-admin keypair. */
-  newKeypair(opts?: { resourcePolicy?: string; rateLimit?: number }): Promise<Credentials>;
+  newKeypair(
+    opts?: { resourcePolicy?: string; rateLimit?: number },
+  ): Promise<Credentials>;
   startAgent(id?: string, extraArgs?: string[]): Promise<AgentProc>;
   /** Waits until the manager lists the agent as ALIVE. */
   waitAgent(id: string, timeoutMs?: number): Promise<void>;
@@ -65,7 +77,11 @@ function freePort(): number {
   return port;
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -77,9 +93,14 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 const randomKey = (n: number, alphabet: string) =>
-  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => alphabet[b % alphabet.length]).join("");
+  Array.from(
+    crypto.getRandomValues(new Uint8Array(n)),
+    (b) => alphabet[b % alphabet.length],
+  ).join("");
 
-export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+export async function startCluster(
+  options: ClusterOptions = {},
+): Promise<TestCluster> {
   const logs = options.logs ?? Deno.env.get("TEST_LOGS") === "1";
   const dataDir = await Deno.makeTempDir({ prefix: "bai-test-" });
   await Deno.chmod(dataDir, 0o755);
@@ -89,14 +110,26 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const secret = randomKey(32, "abcdef0123456789");
   const admin = {
     accessKey: "AKIA" + randomKey(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
-    secretKey: randomKey(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+    secretKey: randomKey(
+      40,
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    ),
   };
   const io = logs ? "inherit" : "null";
   let manager: Deno.ChildProcess;
 
   const startManager = async () => {
     manager = new Deno.Command(DENO, {
-      args: ["run", "-A", MAIN, "manager", "--port", String(port), "--hostname", "127.0.0.1"],
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "manager",
+        "--port",
+        String(port),
+        "--hostname",
+        "127.0.0.1",
+      ],
       env: {
         DATA_DIR: dataDir,
         PG_PORT: String(pgPort),
@@ -109,24 +142,36 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       stdout: io,
       stderr: io,
     }).spawn();
-    await waitFor(async () => (await fetch(endpoint + "/").then((r) => r.body?.cancel().then(() => r.ok))) ?? false, 60_000, "manager");
+    await waitFor(
+      async () =>
+        (await fetch(endpoint + "/").then((r) =>
+          r.body?.cancel().then(() => r.ok)
+        )) ?? false,
+      60_000,
+      "manager",
+    );
   };
   await startManager();
 
   const agents: AgentProc[] = [];
   // Unique per cluster: agents adopt (and remove) containers by their agent-id label.
-  const agentPrefix = `t${randomKey(6, "abcdefghijklmnopqrstuvwxyz0123456789")}`;
+  const agentPrefix = `t${
+    randomKey(6, "abcdefghijklmnopqrstuvwxyz0123456789")
+  }`;
   const c: TestCluster = {
     endpoint,
     port,
     dataDir,
     admin,
     agents,
-    api: (method, path, body, creds = admin) => signedFetch(endpoint, creds, method, path, body),
+    api: (method, path, body, creds = admin) =>
+      signedFetch(endpoint, creds, method, path, body),
     async json(method, path, body, creds) {
       const res = await c.api(method, path, body, creds);
       const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+      if (!res.ok) {
+        throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+      }
       return (text ? JSON.parse(text) : {});
     },
     async newKeypair(opts = {}) {
@@ -136,7 +181,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         isAdmin: false,
       });
     },
-    async startAgent(id = `${agentPrefix}-agent-${agents.length + 1}`, extra = []) {
+    async startAgent(
+      id = `${agentPrefix}-agent-${agents.length + 1}`,
+      extra = [],
+    ) {
       const args = [
         "run",
         "-A",
@@ -168,14 +216,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       return a;
     },
     async waitAgent(id, timeoutMs = 60_000) {
-      await waitFor(async () => {
-        const list = await c.json<{ agents?: { id: string; status: string }[] } | { id: string; status: string }[]>(
-          "GET",
-          "/x/admin/agents",
-        );
-        const items = Array.isArray(list) ? list : list.agents ?? [];
-        return items.some((a) => a.id === id && a.status === "ALIVE");
-      }, timeoutMs, `agent ${id}`);
+      await waitFor(
+        async () => {
+          const list = await c.json<
+            { agents?: { id: string; status: string }[] } | {
+              id: string;
+              status: string;
+            }[]
+          >(
+            "GET",
+            "/x/admin/agents",
+          );
+          const items = Array.isArray(list) ? list : list.agents ?? [];
+          return items.some((a) => a.id === id && a.status === "ALIVE");
+        },
+        timeoutMs,
+        `agent ${id}`,
+      );
     },
     async killAgent(id, signal = "SIGKILL") {
       const a = agents.find((x) => x.id === id);
@@ -219,7 +276,15 @@ async function removeContainersOf(agentIds: string[]): Promise<void> {
       stdout: "piped",
       stderr: "null",
     }).output();
-    const ids = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
-    if (ids.length) await new Deno.Command("docker", { args: ["rm", "-f", ...ids], stdout: "null", stderr: "null" }).output();
+    const ids = new TextDecoder().decode(out.stdout).split("\n").filter(
+      Boolean,
+    );
+    if (ids.length) {
+      await new Deno.Command("docker", {
+        args: ["rm", "-f", ...ids],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    }
   }
 }

@@ -199,7 +199,15 @@ export class KernelConnection {
       await Promise.race([
         conn.ping(),
         new Promise<never>((_, rej) => {
-          timer = setTimeout(() => rej(new KernelReadyTimeoutError(`no answer to ping within ${ms} ms`)), ms);
+          timer = setTimeout(
+            () =>
+              rej(
+                new KernelReadyTimeoutError(
+                  `no answer to ping within ${ms} ms`,
+                ),
+              ),
+            ms,
+          );
         }),
       ]);
       conn.ready = { ev: "ready", lang: "adopted", version: "", modes: [] };
