@@ -10,9 +10,15 @@
 
 import { parseManagerConfig } from "./manager/config.ts";
 import { startManager } from "./manager/node.ts";
+import { ensureImage } from "../images/build.ts";
+import { printProgress } from "../images/progress.ts";
+import { DEFAULT_IMAGE } from "../images/catalog.ts";
 
 export async function run(args: string[]): Promise<void> {
   const config = parseManagerConfig(args);
+  // The local agent needs the default kernel image; the first start builds it (about two minutes).
+  const image = await ensureImage(DEFAULT_IMAGE, { onProgress: printProgress });
+  console.error(`start: kernel image ${image.ref} ready`);
   const manager = await startManager(config);
   const agentArgs = [
     "run",
@@ -43,6 +49,11 @@ export async function run(args: string[]): Promise<void> {
     });
   };
   spawnAgent();
+  console.error(
+    `start: cluster ready on http://127.0.0.1:${manager.port} — try:\n` +
+      `  deno task cli POST /session '{"image":"python","name":"demo"}'\n` +
+      `  deno task cli POST /session/demo '{"mode":"query","code":"print(6*7)","runId":null}'`,
+  );
 
   const stop = async () => {
     if (stopping) return;
