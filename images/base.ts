@@ -124,7 +124,13 @@ export async function debootstrap(
       } var/cache/apt/archives/*.deb var/lib/apt/lists/*`,
     ]);
     progress.stage("base", "packing the rootfs");
-    const t = await run("tar", ["-C", dir, "-cf", `${tar}.${Deno.pid}.tmp`, "."]);
+    const t = await run("tar", [
+      "-C",
+      dir,
+      "-cf",
+      `${tar}.${Deno.pid}.tmp`,
+      ".",
+    ]);
     if (t.code !== 0) {
       throw new DebootstrapError(
         `tar of the rootfs failed: ${t.stderr.trim()}`,

@@ -114,13 +114,14 @@ function isUnlimited(max: number | null | undefined): max is null | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { admitSession } from "./admission.ts";
  * const d = admitSession(
  *   { total_resource_slots: { cpu: 4 }, max_concurrent_sessions: 2 },
  *   { concurrent_sessions: 1, occupied_slots: { cpu: 3 }, cost_today: 0 },
  *   { slots: { cpu: 2, mem: 1024 } },
  * );
- * console.assert(!d.ok && d.error.exceeded[0].limit === "total_resource_slots.cpu");
+ * assert.ok(!d.ok && d.error.exceeded[0].limit === "total_resource_slots.cpu");
  * ```
  */
 export function admitSession(
@@ -201,10 +202,11 @@ export interface VfolderAdmissionRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { admitVfolder } from "./admission.ts";
  * const policy = { total_resource_slots: {}, max_vfolder_count: 1 };
- * console.assert(admitVfolder(policy, { count: 0 }, {}).ok);
- * console.assert(!admitVfolder(policy, { count: 1 }, {}).ok);
+ * assert.ok(admitVfolder(policy, { count: 0 }, {}).ok);
+ * assert.ok(!admitVfolder(policy, { count: 1 }, {}).ok);
  * ```
  */
 export function admitVfolder(

@@ -67,12 +67,13 @@ function check(field: string, v: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { usageCost } from "./cost.ts";
  * const c = usageCost(
  *   { cpuMs: 2 * 3_600_000, memKiBMs: 1024 * 1024 * 3_600_000, deviceMs: { "cuda.device": 3_600_000 } },
  *   { cpuCoreHour: 0.05, memGiBHour: 0.01, deviceHour: { "cuda.device": 1 } },
  * );
- * console.assert(Math.abs(c.total - 1.11) < 1e-9);
+ * assert.ok(Math.abs(c.total - 1.11) < 1e-9);
  * ```
  */
 export function usageCost(
@@ -101,10 +102,11 @@ export function usageCost(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { allocationUsage } from "./cost.ts";
  * const u = allocationUsage({ cpu: 2, mem: 1024 ** 3, "cuda.device": 1 }, 1000);
- * console.assert(u.cpuMs === 2000 && u.memKiBMs === 1024 * 1024 * 1000);
- * console.assert(u.deviceMs?.["cuda.device"] === 1000);
+ * assert.ok(u.cpuMs === 2000 && u.memKiBMs === 1024 * 1024 * 1000);
+ * assert.ok(u.deviceMs?.["cuda.device"] === 1000);
  * ```
  */
 export function allocationUsage(
@@ -142,9 +144,10 @@ export interface CostRecord {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dayStart } from "./cost.ts";
- * console.assert(dayStart(Date.UTC(2024, 0, 2, 13)) === Date.UTC(2024, 0, 2));
- * console.assert(dayStart(Date.UTC(2024, 0, 2, 16), 540) === Date.UTC(2024, 0, 2, 15));
+ * assert.ok(dayStart(Date.UTC(2024, 0, 2, 13)) === Date.UTC(2024, 0, 2));
+ * assert.ok(dayStart(Date.UTC(2024, 0, 2, 16), 540) === Date.UTC(2024, 0, 2, 15));
  * ```
  */
 export function dayStart(now: number, tzOffsetMinutes = 0): number {
@@ -159,6 +162,7 @@ export function dayStart(now: number, tzOffsetMinutes = 0): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { costByKeypair } from "./cost.ts";
  * const day = 86_400_000;
  * const costs = costByKeypair(
@@ -166,7 +170,7 @@ export function dayStart(now: number, tzOffsetMinutes = 0): number {
  *   day,
  *   2 * day,
  * );
- * console.assert(costs.AK === 1);
+ * assert.ok(costs.AK === 1);
  * ```
  */
 export function costByKeypair(
@@ -196,10 +200,11 @@ export function costByKeypair(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dailyCost } from "./cost.ts";
  * const now = Date.UTC(2024, 0, 2, 12);
  * const c = dailyCost([{ accessKey: "AK", startedAt: now - 1, endedAt: now, cost: 3 }], now);
- * console.assert(c.AK === 3);
+ * assert.ok(c.AK === 3);
  * ```
  */
 export function dailyCost(

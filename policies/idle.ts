@@ -53,12 +53,13 @@ export type ExpiryDecision =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decideExpiry } from "./idle.ts";
  * const policy = { idle_timeout: 60, max_session_lifetime: 3600 };
  * const d = decideExpiry({ createdAt: 0, lastActivityAt: 0, policy, now: 60_000 });
- * console.assert(d.expire && d.reason === "idle-timeout");
+ * assert.ok(d.expire && d.reason === "idle-timeout");
  * const e = decideExpiry({ createdAt: 0, lastActivityAt: 30_000, policy, now: 60_000 });
- * console.assert(!e.expire && e.nextCheckAt === 90_000);
+ * assert.ok(!e.expire && e.nextCheckAt === 90_000);
  * ```
  */
 export function decideExpiry(input: ExpiryInput): ExpiryDecision {

@@ -43,10 +43,11 @@ export type ProtectionReason = "flag" | "batch" | "age";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { protectionReason } from "./protection.ts";
  * const s = { type: "interactive", createdAt: 0 };
- * console.assert(protectionReason(s, { olderThanMinutes: 10 }, 600_000) === "age");
- * console.assert(protectionReason(s, { olderThanMinutes: 10 }, 599_999) === null);
+ * assert.ok(protectionReason(s, { olderThanMinutes: 10 }, 600_000) === "age");
+ * assert.ok(protectionReason(s, { olderThanMinutes: 10 }, 599_999) === null);
  * ```
  */
 export function protectionReason(
@@ -72,10 +73,11 @@ export function protectionReason(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSessionProtected } from "./protection.ts";
  * const s = { type: "batch", createdAt: 0 };
- * console.assert(isSessionProtected(s, { batchSessions: true }, 0));
- * console.assert(!isSessionProtected(s, {}, 0));
+ * assert.ok(isSessionProtected(s, { batchSessions: true }, 0));
+ * assert.ok(!isSessionProtected(s, {}, 0));
  * ```
  */
 export function isSessionProtected(
@@ -92,10 +94,11 @@ export function isSessionProtected(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hostsProtectedSession } from "./protection.ts";
  * const flagged = { type: "interactive", createdAt: 0, config: { scale_in_protected: true } };
- * console.assert(hostsProtectedSession([flagged], {}, 0));
- * console.assert(!hostsProtectedSession([], {}, 0));
+ * assert.ok(hostsProtectedSession([flagged], {}, 0));
+ * assert.ok(!hostsProtectedSession([], {}, 0));
  * ```
  */
 export function hostsProtectedSession(

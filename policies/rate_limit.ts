@@ -70,8 +70,9 @@ export interface RateLimitDecision {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { emptyRateLimitState, rateLimitCount } from "./rate_limit.ts";
- * console.assert(rateLimitCount(emptyRateLimitState(), 0) === 0);
+ * assert.ok(rateLimitCount(emptyRateLimitState(), 0) === 0);
  * ```
  */
 export function emptyRateLimitState(): RateLimitState {
@@ -92,12 +93,13 @@ export function emptyRateLimitState(): RateLimitState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkRateLimit, emptyRateLimitState } from "./rate_limit.ts";
  * let state = emptyRateLimitState();
  * const a = checkRateLimit(state, 0, 1);
  * const b = checkRateLimit(a.state, 899_999, 1);
  * const c = checkRateLimit(b.state, 900_000, 1);
- * console.assert(a.allowed && !b.allowed && c.allowed);
+ * assert.ok(a.allowed && !b.allowed && c.allowed);
  * ```
  */
 export function checkRateLimit(
@@ -155,10 +157,11 @@ export function checkRateLimit(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkRateLimit, emptyRateLimitState, rateLimitCount } from "./rate_limit.ts";
  * const { state } = checkRateLimit(emptyRateLimitState(), 1000, 10);
- * console.assert(rateLimitCount(state, 1000) === 1);
- * console.assert(rateLimitCount(state, 1000 + 900_000) === 0);
+ * assert.ok(rateLimitCount(state, 1000) === 1);
+ * assert.ok(rateLimitCount(state, 1000 + 900_000) === 0);
  * ```
  */
 export function rateLimitCount(
@@ -185,9 +188,10 @@ export interface RateLimitHeaders {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rateLimitHeaders } from "./rate_limit.ts";
  * const h = rateLimitHeaders(1000, 999);
- * console.assert(h["X-RateLimit-Window"] === "900");
+ * assert.ok(h["X-RateLimit-Window"] === "900");
  * ```
  */
 export function rateLimitHeaders(

@@ -62,8 +62,7 @@ Deno.test("exact against a brute-force model on a random trace", () => {
   let t = 0;
   for (let i = 0; i < 5000; i++) {
     t += Math.floor(rnd() * 3000);
-    const want =
-      accepted.filter((x) => x > t - window).length < limit;
+    const want = accepted.filter((x) => x > t - window).length < limit;
     const d = checkRateLimit(state, t, limit, { windowMs: window });
     assert.equal(d.allowed, want, `request ${i} at ${t}`);
     if (d.allowed) accepted.push(t);

@@ -132,12 +132,13 @@ function loadOf(a: ScalableAgent): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decideScaleIn } from "./scale_in.ts";
  * const agent = (id: string, kernels: number) => ({
  *   id, capacity: { cpu: 4 }, occupied: { cpu: kernels }, runningKernels: kernels, startedAt: 0,
  * });
  * const d = decideScaleIn([agent("a", 0), agent("b", 2)], { minAgents: 0 });
- * console.assert(d.stop[0].agentId === "a" && d.drain[0].agentId === "b");
+ * assert.ok(d.stop[0].agentId === "a" && d.drain[0].agentId === "b");
  * ```
  */
 export function decideScaleIn(
@@ -230,13 +231,14 @@ export interface ScaleOutDecision {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decideScaleOut } from "./scale_in.ts";
  * const d = decideScaleOut({
  *   agents: [],
  *   pending: [{ cpu: 3 }, { cpu: 3 }, { cpu: 64 }],
  *   agentCapacity: { cpu: 4 },
  * });
- * console.assert(d.add === 2 && d.unsatisfiable === 1);
+ * assert.ok(d.add === 2 && d.unsatisfiable === 1);
  * ```
  */
 export function decideScaleOut(input: ScaleOutInput): ScaleOutDecision {

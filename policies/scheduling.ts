@@ -173,6 +173,7 @@ interface Queue {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { schedule } from "./scheduling.ts";
  * const r = schedule({
  *   now: 0,
@@ -185,8 +186,8 @@ interface Queue {
  *     { id: "s2", accessKey: "AK", requestedSlots: { cpu: 64 }, createdAt: 1 },
  *   ],
  * });
- * console.assert(r.placements[0].agentId === "a1"); // bin-pack: most loaded
- * console.assert(r.refused[0].reason === "exceeds-agent-capacity");
+ * assert.ok(r.placements[0].agentId === "a1"); // bin-pack: most loaded
+ * assert.ok(r.refused[0].reason === "exceeds-agent-capacity");
  * ```
  */
 export function schedule(input: ScheduleInput): ScheduleResult {
@@ -460,9 +461,10 @@ function shareOf(occ: Float64Array, total: Float64Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dominantShare } from "./scheduling.ts";
  * // 3 of 9 CPUs and 1 of 18 GB: cpu dominates with 1/3.
- * console.assert(dominantShare({ cpu: 3, mem: 1 }, { cpu: 9, mem: 18 }) === 1 / 3);
+ * assert.ok(dominantShare({ cpu: 3, mem: 1 }, { cpu: 9, mem: 18 }) === 1 / 3);
  * ```
  */
 export function dominantShare(

@@ -110,10 +110,11 @@ const SIZE_EXP: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseBinarySize } from "./slots.ts";
- * console.assert(parseBinarySize("512m") === 512 * 1024 ** 2);
- * console.assert(parseBinarySize("1.5G") === 1.5 * 1024 ** 3);
- * console.assert(parseBinarySize(1024) === 1024);
+ * assert.ok(parseBinarySize("512m") === 512 * 1024 ** 2);
+ * assert.ok(parseBinarySize("1.5G") === 1.5 * 1024 ** 3);
+ * assert.ok(parseBinarySize(1024) === 1024);
  * ```
  */
 export function parseBinarySize(value: string | number): number {
@@ -148,9 +149,10 @@ export function parseBinarySize(value: string | number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { addSlots } from "./slots.ts";
  * const s = addSlots({ cpu: 1, mem: 10 }, { cpu: 2, "cuda.device": 1 });
- * console.assert(s.cpu === 3 && s.mem === 10 && s["cuda.device"] === 1);
+ * assert.ok(s.cpu === 3 && s.mem === 10 && s["cuda.device"] === 1);
  * ```
  */
 export function addSlots(a: ResourceSlots, b: ResourceSlots): ResourceSlots {
@@ -166,8 +168,9 @@ export function addSlots(a: ResourceSlots, b: ResourceSlots): ResourceSlots {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { subtractSlots } from "./slots.ts";
- * console.assert(subtractSlots({ cpu: 4 }, { cpu: 1, mem: 2 }).mem === -2);
+ * assert.ok(subtractSlots({ cpu: 4 }, { cpu: 1, mem: 2 }).mem === -2);
  * ```
  */
 export function subtractSlots(
@@ -184,8 +187,9 @@ export function subtractSlots(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sumSlots } from "./slots.ts";
- * console.assert(sumSlots([{ cpu: 1 }, { cpu: 2 }]).cpu === 3);
+ * assert.ok(sumSlots([{ cpu: 1 }, { cpu: 2 }]).cpu === 3);
  * ```
  */
 export function sumSlots(list: Iterable<ResourceSlots>): ResourceSlots {
@@ -200,8 +204,9 @@ export function sumSlots(list: Iterable<ResourceSlots>): ResourceSlots {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clampSlots } from "./slots.ts";
- * console.assert(clampSlots({ cpu: -1, mem: 3 }).cpu === 0);
+ * assert.ok(clampSlots({ cpu: -1, mem: 3 }).cpu === 0);
  * ```
  */
 export function clampSlots(slots: ResourceSlots): ResourceSlots {
@@ -216,9 +221,10 @@ export function clampSlots(slots: ResourceSlots): ResourceSlots {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeroFillSlots } from "./slots.ts";
  * const s = zeroFillSlots({ cpu: 1 }, ["cpu", "mem", "cuda.device"]);
- * console.assert(s.mem === 0 && s["cuda.device"] === 0 && s.cpu === 1);
+ * assert.ok(s.mem === 0 && s["cuda.device"] === 0 && s.cpu === 1);
  * ```
  */
 export function zeroFillSlots(
@@ -237,9 +243,10 @@ export function zeroFillSlots(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fits } from "./slots.ts";
- * console.assert(fits({ cpu: 2, mem: 1024 }, { cpu: 4, mem: 2048 }));
- * console.assert(!fits({ "cuda.device": 1 }, { cpu: 64 }));
+ * assert.ok(fits({ cpu: 2, mem: 1024 }, { cpu: 4, mem: 2048 }));
+ * assert.ok(!fits({ "cuda.device": 1 }, { cpu: 64 }));
  * ```
  */
 export function fits(
@@ -259,9 +266,10 @@ export function fits(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exceededSlots } from "./slots.ts";
  * const over = exceededSlots({ cpu: 8, mem: 1 }, { cpu: 4, mem: 8 });
- * console.assert(over.length === 1 && over[0] === "cpu");
+ * assert.ok(over.length === 1 && over[0] === "cpu");
  * ```
  */
 export function exceededSlots(
@@ -310,12 +318,13 @@ export type RequestedSlotValue = number | string | null | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeRequestedSlots } from "./slots.ts";
  * const s = normalizeRequestedSlots(
  *   { cpu: "2", mem: "1g" },
  *   { defaults: { cpu: 1, mem: 512 * 1024 ** 2, "cuda.device": 0 } },
  * );
- * console.assert(s.cpu === 2 && s.mem === 1024 ** 3 && s["cuda.device"] === 0);
+ * assert.ok(s.cpu === 2 && s.mem === 1024 ** 3 && s["cuda.device"] === 0);
  * ```
  */
 export function normalizeRequestedSlots(

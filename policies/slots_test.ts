@@ -63,7 +63,8 @@ Deno.test("parseBinarySize: bad input is a typed error", () => {
   for (const input of bad) {
     assert.throws(
       () => parseBinarySize(input as string),
-      (e: unknown) => e instanceof InvalidBinarySizeError && e.input === input,
+      (e: unknown) =>
+        e instanceof InvalidBinarySizeError && Object.is(e.input, input),
       String(input),
     );
   }
@@ -73,7 +74,11 @@ Deno.test("add/subtract/sum treat missing keys as zero and do not mutate", () =>
   const a = { cpu: 1, mem: 10 };
   const b = { cpu: 2, "cuda.device": 1 };
   assert.deepEqual(addSlots(a, b), { cpu: 3, mem: 10, "cuda.device": 1 });
-  assert.deepEqual(subtractSlots(a, b), { cpu: -1, mem: 10, "cuda.device": -1 });
+  assert.deepEqual(subtractSlots(a, b), {
+    cpu: -1,
+    mem: 10,
+    "cuda.device": -1,
+  });
   assert.deepEqual(a, { cpu: 1, mem: 10 });
   assert.deepEqual(sumSlots([]), {});
   assert.deepEqual(sumSlots([a, b, a]), { cpu: 4, mem: 20, "cuda.device": 1 });
@@ -81,7 +86,10 @@ Deno.test("add/subtract/sum treat missing keys as zero and do not mutate", () =>
 });
 
 Deno.test("zeroFillSlots adds missing keys only", () => {
-  assert.deepEqual(zeroFillSlots({ cpu: 1 }, ["cpu", "mem"]), { cpu: 1, mem: 0 });
+  assert.deepEqual(zeroFillSlots({ cpu: 1 }, ["cpu", "mem"]), {
+    cpu: 1,
+    mem: 0,
+  });
 });
 
 Deno.test("fits: all positive requests must be available, with float slack", () => {
@@ -92,10 +100,13 @@ Deno.test("fits: all positive requests must be available, with float slack", () 
   assert.ok(fits({}, {}));
   assert.ok(fits({ cpu: 0.3 }, { cpu: 0.1 + 0.2 }));
   assert.ok(fits({ cpu: 0.1 + 0.2 }, { cpu: 0.3 }));
-  assert.deepEqual(exceededSlots({ cpu: 8, mem: 9, x: 0 }, { cpu: 4, mem: 8 }), [
-    "cpu",
-    "mem",
-  ]);
+  assert.deepEqual(
+    exceededSlots({ cpu: 8, mem: 9, x: 0 }, { cpu: 4, mem: 8 }),
+    [
+      "cpu",
+      "mem",
+    ],
+  );
 });
 
 Deno.test("normalizeRequestedSlots: defaults, strings, null, known slots", () => {
@@ -105,7 +116,10 @@ Deno.test("normalizeRequestedSlots: defaults, strings, null, known slots", () =>
   };
   assert.deepEqual(normalizeRequestedSlots(undefined, image), image.defaults);
   assert.deepEqual(
-    normalizeRequestedSlots({ cpu: "2", mem: "1g", "cuda.device": null }, image),
+    normalizeRequestedSlots(
+      { cpu: "2", mem: "1g", "cuda.device": null },
+      image,
+    ),
     { cpu: 2, mem: GiB, "cuda.device": 0 },
   );
   assert.deepEqual(normalizeRequestedSlots({ mem: 512 * MiB }, {}), {
