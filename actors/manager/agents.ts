@@ -36,6 +36,8 @@ interface Entry {
   ref: ActorRef<AgentMsg>;
   lastSeen: number;
   alive: boolean;
+  /** How it left, once not alive. */
+  left?: "LOST" | "TERMINATED";
   draining: boolean;
 }
 
@@ -76,6 +78,8 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
         const e = this.#agents.get(raw.id);
         if (!e) return false;
         e.draining = raw.draining;
+        // What the agent will report next, so its heartbeat does not undo this.
+        e.info = { ...e.info, draining: raw.draining };
         e.ref.tell({ type: "agent.drain", draining: raw.draining });
         this.#feed();
         return true;
@@ -104,10 +108,14 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
       };
       this.#agents.set(info.id, e);
     }
+    // The agent's own drain flag (SIGTERM, or an admin drain it applied)
+    // wins when it changes; an admin drain not yet applied stays in force.
+    const drainChanged = e.info.draining !== info.draining;
+    if (drainChanged) e.draining = info.draining;
     e.info = info;
     e.lastSeen = Date.now();
     e.alive = true;
-    e.draining = e.draining || info.draining;
+    if (drainChanged && !join && wasAlive) this.#feed();
     if (join || !wasAlive) {
       this.ctx.watch(e.ref);
       await this.store.upsertAgent(info, "ALIVE");
@@ -126,6 +134,7 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
     const e = this.#agents.get(id);
     if (!e || !e.alive) return;
     e.alive = false;
+    e.left = status;
     this.ctx.unwatch(e.ref);
     await this.store.upsertAgent(e.info, status);
     this.#feed();
@@ -148,7 +157,7 @@ function view(e: Entry): Record<string, unknown> {
   const { kernels, ...info } = e.info;
   return {
     ...info,
-    status: e.alive ? "ALIVE" : "LOST",
+    status: e.alive ? "ALIVE" : e.left ?? "LOST",
     schedulable: !e.draining,
     lastSeen: new Date(e.lastSeen).toISOString(),
     numKernels: kernels.length,

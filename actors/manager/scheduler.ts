@@ -38,7 +38,17 @@ export type SchedulerMsg =
   | { type: "released"; sessionId: string }
   | { type: "agents"; agents: AgentCapacity[] }
   | { type: "pending" }
-  | { type: "pass" };
+  | { type: "pass" }
+  | { type: "debug.crash"; reason: string };
+
+/**
+ * Thrown on purpose by `debug.crash` (an admin-only hook, enabled with
+ * `BAI_DEBUG_HOOKS=1`): proves the supervisor tree rebuilds the scheduler's
+ * queues from the sessions (root.ts), without having to break real code.
+ */
+export class SchedulerCrash extends Error {
+  override name = "SchedulerCrash";
+}
 
 /** An agent as the scheduler sees it. */
 export interface AgentCapacity {
@@ -55,6 +65,9 @@ export interface PendingView {
   scalingGroup: string;
   slots: Record<string, number>;
   since: string;
+  /** Machine-readable cause: a WaitReason of policies/scheduling.ts, or `not-yet-considered`. */
+  code: string;
+  /** Human-readable cause, as the last pass decided it. */
   reason: string;
 }
 
@@ -79,7 +92,7 @@ export interface SchedulerOptions {
 export class SchedulerActor extends Actor<SchedulerMsg> {
   #pending = new Map<
     string,
-    PendingSession & { scalingGroup: string; reason: string }
+    PendingSession & { scalingGroup: string; code: string; reason: string }
   >();
   #retries: Record<string, number> = {};
   #placed = new Map<
@@ -116,6 +129,7 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
             requestedSlots: msg.slots,
             scalingGroup: msg.scalingGroup,
             createdAt: msg.createdAt,
+            code: "not-yet-considered",
             reason: "waiting for a scheduling pass",
           });
         }
@@ -142,11 +156,14 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
           scalingGroup: p.scalingGroup,
           slots: p.requestedSlots,
           since: new Date(p.createdAt).toISOString(),
+          code: p.code,
           reason: p.reason,
         }));
       case "pass":
         this.#passQueued = false;
         return this.#pass();
+      case "debug.crash":
+        throw new SchedulerCrash(msg.reason);
     }
   }
 
@@ -213,9 +230,12 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
           reason: detail,
         });
       }
-      for (const { sessionId, detail } of decision.waiting) {
+      for (const { sessionId, reason, detail } of decision.waiting) {
         const p = this.#pending.get(sessionId);
-        if (p) p.reason = detail;
+        if (p) {
+          p.code = reason;
+          p.reason = detail;
+        }
       }
     }
   }
