@@ -9,11 +9,14 @@ import { sha256Hex } from "./hash.ts";
 
 const RUNNER_DIR = new URL("./runner/", import.meta.url).pathname;
 
-/** The runner's files (name → text), sorted by name. */
+/** The runner's files (name → text), sorted by name: Python modules and the language drivers (bai_node.js, bai_lua.lua, bai_php.php). */
 export async function runnerFiles(): Promise<[string, string][]> {
   const files: [string, string][] = [];
   for await (const e of Deno.readDir(RUNNER_DIR)) {
-    if (e.isFile && e.name.endsWith(".py") && !e.name.endsWith("_test.py")) {
+    if (
+      e.isFile && /\.(py|js|lua|php)$/.test(e.name) &&
+      !e.name.endsWith("_test.py")
+    ) {
       files.push([e.name, await Deno.readTextFile(RUNNER_DIR + e.name)]);
     }
   }

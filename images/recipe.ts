@@ -15,6 +15,11 @@ export const DriverSchema = z.discriminatedUnion("kind", [
     argv: z.array(z.string()).optional(),
     /** Line sent per cell; `{file}` and `{token}` are substituted. */
     cell: z.string().optional(),
+    /**
+     * Cell lines go on their own pipe (fd number: `{cmdfd}` in argv and
+     * $BAI_CMD_FD) so the interpreter's stdin is free for user input.
+     */
+    cmdPipe: z.boolean().optional(),
     versionCmd: z.string().optional(),
   }),
   z.object({

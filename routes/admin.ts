@@ -13,6 +13,14 @@
  * - `GET /x/admin/sessions?accessKey=&status=RUNNING,PENDING&limit=&offset=` → `{sessions, total}`
  * - `GET /x/admin/images` → `{images}`
  *
+ * Scheduling and scaling (mounted when the deps implement {@link ClusterAdminDeps}):
+ * - `POST /x/admin/agents/{id}/drain` | `/undrain` → the agent (`schedulable` false | true)
+ * - `POST /x/admin/agents/{id}/stop` → 204: stops an autoscaler-started agent now, protected work included
+ * - `GET /x/admin/scheduler/pending?scalingGroup=` → `{pending: [{sessionId, scalingGroup, slots, since, code, reason}]}`
+ * - `PUT /x/admin/scaling-groups/{name}/scheduler` `{scheduler: "fifo"|"lifo"|"drf"}` → the group
+ * - `GET|PUT /x/admin/scaling-groups/{name}/autoscaler` → `{config, status}` (PUT body: the config, see actors/manager/autoscaler_config.ts)
+ * - `POST /x/admin/debug/crash/scheduler` → 202, only when the manager runs with `BAI_DEBUG_HOOKS=1` (supervision tests)
+ *
  * @module
  */
 import { z } from "zod";
@@ -82,6 +90,97 @@ const sessionFilterSchema = z.object({
   offset: intish.pipe(z.number().int().min(0)).default(0),
 });
 
+/**
+ * Scheduling and scaling operations of the admin API. Kept here, next to
+ * its routes, until it joins {@link GatewayDeps}'s `AdminDeps`.
+ */
+export interface ClusterAdminDeps {
+  /** Drains (takes nothing new) or undrains an agent; answers its view. */
+  setAgentDraining(
+    id: string,
+    draining: boolean,
+  ): Promise<Record<string, unknown>>;
+  /** Stops an autoscaler-started agent at once (admin override of protection). */
+  stopAgent(id: string): Promise<void>;
+  /** The scheduler's pending queue with the reason each session waits. */
+  pendingSessions(scalingGroup?: string): Promise<Record<string, unknown>[]>;
+  setScheduler(
+    group: string,
+    scheduler: "fifo" | "lifo" | "drf",
+  ): Promise<Record<string, unknown>>;
+  getAutoscaler(group: string): Promise<Record<string, unknown>>;
+  /** Validates and stores the group's autoscaler settings, then applies them. */
+  putAutoscaler(
+    group: string,
+    config: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  /** Test hook; present only when the manager enables debug hooks. */
+  debugCrash?(actor: "scheduler"): Promise<void>;
+}
+
+function clusterAdmin(admin: unknown): ClusterAdminDeps | undefined {
+  const a = admin as Partial<ClusterAdminDeps>;
+  return typeof a.setAgentDraining === "function" &&
+      typeof a.pendingSessions === "function"
+    ? a as ClusterAdminDeps
+    : undefined;
+}
+
+const schedulerSchema = z.object({
+  scheduler: z.enum(["fifo", "lifo", "drf"]),
+});
+
+function mountClusterAdmin(app: Hono<GatewayEnv>, ops: ClusterAdminDeps) {
+  app.post(
+    "/x/admin/agents/:id/drain",
+    async (c) => c.json(await ops.setAgentDraining(c.req.param("id"), true)),
+  );
+  app.post(
+    "/x/admin/agents/:id/undrain",
+    async (c) => c.json(await ops.setAgentDraining(c.req.param("id"), false)),
+  );
+  app.post("/x/admin/agents/:id/stop", async (c) => {
+    await ops.stopAgent(c.req.param("id"));
+    return c.body(null, 204);
+  });
+  app.get("/x/admin/scheduler/pending", async (c) => {
+    const group = queryParams(c).scalingGroup;
+    return c.json({
+      pending: await ops.pendingSessions(
+        typeof group === "string" ? group : undefined,
+      ),
+    });
+  });
+  app.put("/x/admin/scaling-groups/:name/scheduler", async (c) => {
+    const { scheduler } = validate(
+      schedulerSchema,
+      normalizeKeys(rawParams(c)),
+    );
+    return c.json(await ops.setScheduler(c.req.param("name"), scheduler));
+  });
+  app.get(
+    "/x/admin/scaling-groups/:name/autoscaler",
+    async (c) => c.json(await ops.getAutoscaler(c.req.param("name"))),
+  );
+  app.put(
+    "/x/admin/scaling-groups/:name/autoscaler",
+    async (c) =>
+      c.json(
+        await ops.putAutoscaler(
+          c.req.param("name"),
+          normalizeKeys(rawParams(c)),
+        ),
+      ),
+  );
+  const crash = ops.debugCrash?.bind(ops);
+  if (crash) {
+    app.post("/x/admin/debug/crash/scheduler", async (c) => {
+      await crash("scheduler");
+      return c.body(null, 202);
+    });
+  }
+}
+
 /** Mounts `/x/admin/...`. */
 export function mountAdmin(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
   const admin = deps.admin;
@@ -131,6 +230,8 @@ export function mountAdmin(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     "/x/admin/agents",
     async (c) => c.json({ agents: await admin.listAgents() }),
   );
+  const ops = clusterAdmin(admin);
+  if (ops) mountClusterAdmin(app, ops);
   app.get(
     "/x/admin/agents/:id",
     async (c) => c.json(await admin.getAgent(c.req.param("id"))),

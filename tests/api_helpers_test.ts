@@ -70,7 +70,9 @@ export async function runQuery(
   options: Record<string, unknown> = {},
 ): Promise<RunResult[]> {
   const runId = crypto.randomUUID().slice(0, 16);
-  const replies = [await execute(c, ref, { mode: "query", code, runId, options })];
+  const replies = [
+    await execute(c, ref, { mode: "query", code, runId, options }),
+  ];
   while (replies.at(-1)!.status === "continued") {
     replies.push(await execute(c, ref, { mode: "continue", runId }));
   }

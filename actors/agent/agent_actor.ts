@@ -125,10 +125,29 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
       );
       this.#joined = true;
       await this.#forgetUnknown(res.knownKernels);
+      this.#announce();
     } catch (err) {
       console.error(
         `agent ${this.opts.id}: join failed, retrying with the next heartbeat: ${err}`,
       );
+    }
+  }
+
+  /**
+   * Tells the owner of every kernel still held after a (re)join that its
+   * kernel lives here again. The manager declared this node down while the
+   * agent was away (a restart is a new incarnation), so each session actor
+   * watching a kernel here got `Terminated(node-down)`; this message lets it
+   * re-watch the re-adopted kernel instead of ending the session.
+   */
+  #announce(): void {
+    for (const h of this.#kernels.values()) {
+      this.ctx.system.refFor(h.kernel.owner).tell({
+        type: "kernel.adopted",
+        kernelId: h.kernel.kernelId,
+        agentId: this.opts.id,
+        containerId: h.kernel.containerId,
+      });
     }
   }
 
@@ -196,6 +215,7 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
           kernel.conn,
           owner,
           () => host.stats(kernel),
+          host.ended ? (why) => host.ended!(kernel, why) : undefined,
         ),
       { name: kernel.kernelId },
     );

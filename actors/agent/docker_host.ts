@@ -30,6 +30,7 @@ import { KernelMeter } from "./metering/mod.ts";
 import { WarmPool } from "./pool/mod.ts";
 import { resolveImage } from "../../images/catalog.ts";
 import type {
+  KernelEnd,
   KernelHost,
   LaunchedKernel,
   LaunchRequest,
@@ -102,8 +103,7 @@ export class DockerKernelHost implements KernelHost {
         launcher: host.#launcher,
         targets,
         slots: { ...DEFAULT_KERNEL_SLOTS },
-        // The pool may hold at most a quarter of the machine.
-        capacity: { cpu: host.#capacity.cpu / 4, mem: host.#capacity.mem / 4 },
+        capacity: poolCapacity(host.#capacity, opts.poolSize),
         onError: (image, e) =>
           console.error(
             `agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`,
@@ -179,6 +179,7 @@ export class DockerKernelHost implements KernelHost {
       ) {
         launched = await this.#pool?.take(image, slots, identity) ?? null;
       }
+      const fromPool = launched !== null;
       if (!launched) {
         launched = await this.#launcher.launch({
           image,
@@ -198,6 +199,7 @@ export class DockerKernelHost implements KernelHost {
         slots,
         gpuIds,
         containerId: launched.containerId,
+        fromPool,
       });
     } catch (e) {
       this.#gpus.release(req.kernelId);
@@ -331,12 +333,26 @@ export class DockerKernelHost implements KernelHost {
     const p = this.#private.get(kernel);
     const s = await p?.meter.sample();
     if (!s) return {};
+    return usageFigures(s);
+  }
+
+  async ended(kernel: LaunchedKernel, fallback: string): Promise<KernelEnd> {
+    const p = this.#private.get(kernel);
+    const totals = await p?.meter.stop().catch(() => null);
+    const stats = totals ? usageFigures(totals) : {};
+    // The stream may end a moment before the engine marks the container stopped.
+    const exit = await withTimeout(
+      this.#launcher.exitInfo(kernel.containerId),
+      5_000,
+    ).catch(() => null);
+    if (!exit) {
+      return { reason: fallback, oomKilled: false, exitCode: null, stats };
+    }
     return {
-      cpuMs: s.cpuMs,
-      memKiB: s.memKiB,
-      memPeakKiB: s.memPeakKiB,
-      ioReadBytes: s.ioReadBytes,
-      ioWriteBytes: s.ioWriteBytes,
+      reason: endReason(exit, kernel.slots.mem, fallback),
+      oomKilled: exit.oomKilled,
+      exitCode: exit.exitCode,
+      stats,
     };
   }
 
@@ -352,4 +368,65 @@ export class DockerKernelHost implements KernelHost {
     await this.#pool?.close();
     this.#docker.close();
   }
+}
+
+/**
+ * What the warm pool may hold: a quarter of the machine, but never less
+ * than `poolSize` standard kernels, or a small machine (2 cores: a quarter
+ * is half a core) would never keep a single warm container. Idle pool
+ * containers only burn memory, not CPU, so this overcommit is harmless.
+ */
+export function poolCapacity(
+  machine: Record<string, number>,
+  poolSize: number,
+): { cpu: number; mem: number } {
+  const n = Math.max(0, poolSize);
+  return {
+    cpu: Math.max(machine.cpu / 4, n * DEFAULT_KERNEL_SLOTS.cpu),
+    mem: Math.max(machine.mem / 4, n * DEFAULT_KERNEL_SLOTS.mem),
+  };
+}
+
+/**
+ * A usage sample as whole numbers: the figures cross to the manager, which
+ * stores them in integer (bigint) columns; a fractional cpuMs there fails
+ * the usage insert and with it the session's end.
+ */
+export function usageFigures(
+  s: {
+    cpuMs: number;
+    memKiB: number;
+    memPeakKiB: number;
+    ioReadBytes: number;
+    ioWriteBytes: number;
+  },
+): Record<string, number> {
+  return {
+    cpuMs: Math.round(s.cpuMs),
+    memKiB: Math.round(s.memKiB),
+    memPeakKiB: Math.round(s.memPeakKiB),
+    ioReadBytes: Math.round(s.ioReadBytes),
+    ioWriteBytes: Math.round(s.ioWriteBytes),
+  };
+}
+
+/** The status info of a kernel that ended on its own. */
+export function endReason(
+  exit: { exitCode: number; oomKilled: boolean },
+  memBytes: number | undefined,
+  fallback: string,
+): string {
+  if (exit.oomKilled) {
+    const limit = memBytes ? ` of ${Math.round(memBytes / 2 ** 20)} MiB` : "";
+    return `out of memory (OOM): the kernel exceeded its memory limit${limit} and was killed`;
+  }
+  return `kernel exited with code ${exit.exitCode} (${fallback})`;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -15,6 +15,7 @@ import { Actor, type ActorRef } from "../runtime/types.ts";
 import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
 import { KernelMsg } from "./protocol.ts";
 import type { KernelGone, RunEvent } from "../manager/protocol.ts";
+import type { KernelEnd } from "./kernel_host.ts";
 
 type OwnerMsg = RunEvent | KernelGone;
 
@@ -27,6 +28,8 @@ export class KernelActor
     readonly conn: KernelConnection,
     readonly owner: ActorRef<OwnerMsg>,
     readonly stats: () => Promise<Record<string, number>>,
+    /** Why the container ended (OOM kill ...) and its final usage. */
+    readonly ended?: (fallback: string) => Promise<KernelEnd>,
   ) {
     super();
   }
@@ -46,11 +49,32 @@ export class KernelActor
     raw: KernelMsg | { type: "runner-died"; reason: string },
   ): Promise<unknown> {
     if (raw.type === "runner-died") {
-      const stats = await this.stats().catch(() => ({}));
+      const end = this.ended
+        ? await this.ended(raw.reason).catch(() => null)
+        : null;
+      const stats = end?.stats ?? await this.stats().catch(() => ({}));
+      const reason = end?.reason ?? raw.reason;
+      // Runs still open end here, with the cause, before the session hears of it.
+      for (const [runId, run] of this.#runs) {
+        this.#runs.delete(runId);
+        run.onEvent = undefined;
+        this.owner.tell({
+          type: "run.event",
+          kernelId: this.kernelId,
+          runId,
+          ev: { ev: "out", stream: "stderr", data: `\n${reason}\n` },
+        });
+        this.owner.tell({
+          type: "run.event",
+          kernelId: this.kernelId,
+          runId,
+          ev: { ev: "done", status: "finished", exitCode: 137 },
+        });
+      }
       this.owner.tell({
         type: "kernel.gone",
         kernelId: this.kernelId,
-        reason: raw.reason,
+        reason,
         stats,
       });
       await this.ctx.stop();
@@ -77,6 +101,8 @@ export class KernelActor
           if (ev.ev === "done") this.#runs.delete(runId);
         };
         run.done.catch((err: unknown) => {
+          // A dead runner: `runner-died` ends the run, saying why.
+          if (this.conn.isDead) return;
           owner.tell({
             type: "run.event",
             kernelId,

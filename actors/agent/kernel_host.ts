@@ -32,6 +32,18 @@ export interface LaunchRequest {
   owner: { node: string; path: string };
 }
 
+/** How a kernel's container ended on its own, for the session's status info. */
+export interface KernelEnd {
+  /** Human-readable cause, e.g. the OOM kill. */
+  reason: string;
+  /** The container hit its memory limit and was killed. */
+  oomKilled: boolean;
+  /** Exit code of the container, null if it is still running or gone. */
+  exitCode: number | null;
+  /** Last usage figures (the cgroup is gone by now: the meter's totals). */
+  stats: Record<string, number>;
+}
+
 export interface KernelHost {
   /** Slots this machine offers (cpu, mem, cuda.device ...). */
   capacity(): Record<string, number>;
@@ -44,6 +56,12 @@ export interface KernelHost {
   adopt(): Promise<LaunchedKernel[]>;
   stats(kernel: LaunchedKernel): Promise<Record<string, number>>;
   destroy(kernel: LaunchedKernel): Promise<void>;
+  /**
+   * Called when the runner's stream ended without the agent asking: why
+   * (OOM kill, exit code) and the final usage. `fallback` is the stream's
+   * own reason, used when the container tells nothing better.
+   */
+  ended?(kernel: LaunchedKernel, fallback: string): Promise<KernelEnd>;
   /** Begin keeping warm containers (called once adoption is done). */
   startPool?(): void;
   close(): Promise<void>;

@@ -8,6 +8,7 @@
 
 import type { ActorRef, Entities } from "../runtime/types.ts";
 import type { AdminDeps } from "../../routes/deps.ts";
+import type { ClusterAdminDeps } from "../../routes/admin.ts";
 import { listImages } from "../../images/build.ts";
 import { DomainError } from "./errors.ts";
 import type {
@@ -19,6 +20,10 @@ import type {
 } from "./store/mod.ts";
 import type { KeypairMsg } from "./keypair.ts";
 import type { AgentsMsg } from "./agents.ts";
+import type { PendingView, SchedulerMsg } from "./scheduler.ts";
+import type { AutoscalerMsg } from "./autoscaler.ts";
+import { AutoscalerConfig, readAutoscalerConfig } from "./autoscaler_config.ts";
+import { NotManagedError } from "./autoscaler_driver.ts";
 import { PATHS } from "./root.ts";
 import { MANAGER_NODE } from "./node.ts";
 
@@ -28,6 +33,8 @@ export interface AdminWiring {
   keypairs: Entities<KeypairMsg>;
   /** Scheduler kind per scaling group, shared with the scheduler. */
   groups: Map<string, SchedulerName>;
+  /** Mount the supervision test hook (`BAI_DEBUG_HOOKS=1`). @default {false} */
+  debugHooks?: boolean;
 }
 
 const view = (k: Keypair) => ({
@@ -40,9 +47,26 @@ const view = (k: Keypair) => ({
   createdAt: k.createdAt.toISOString(),
 });
 
-export function createAdminDeps(w: AdminWiring): AdminDeps {
+export function createAdminDeps(
+  w: AdminWiring,
+): AdminDeps & ClusterAdminDeps {
   const agents = () =>
     w.system.refFor<AgentsMsg>({ node: MANAGER_NODE, path: PATHS.agents });
+  const scheduler = () =>
+    w.system.refFor<SchedulerMsg>({
+      node: MANAGER_NODE,
+      path: PATHS.scheduler,
+    });
+  const autoscaler = () =>
+    w.system.refFor<AutoscalerMsg>({
+      node: MANAGER_NODE,
+      path: PATHS.autoscaler,
+    });
+  const group = async (name: string) => {
+    const g = await w.store.scalingGroups.get(name);
+    if (!g) throw new DomainError("object-not-found", "No such scaling group.");
+    return g;
+  };
   const reload = (ak: string) => w.keypairs.ref(ak).tell({ type: "reload" });
   return {
     async createKeypair(req) {
@@ -139,5 +163,82 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
     async listImages() {
       return (await listImages()) as unknown as Record<string, unknown>[];
     },
+    async setAgentDraining(id, draining) {
+      const ok = await agents().ask<boolean>({ type: "drain", id, draining });
+      if (!ok) throw new DomainError("object-not-found", "No such agent.");
+      return await agents().ask<Record<string, unknown>>({ type: "get", id });
+    },
+    async stopAgent(id) {
+      try {
+        await autoscaler().ask({ type: "force-stop", agentId: id }, {
+          timeoutMs: 30_000,
+        });
+      } catch (e) {
+        if (e instanceof NotManagedError || isNamed(e, "NotManagedError")) {
+          throw new DomainError(
+            "generic-bad-request",
+            `Agent ${id} was not started by the autoscaler; stop it where it runs.`,
+          );
+        }
+        throw e;
+      }
+    },
+    async pendingSessions(scalingGroup) {
+      const all = await scheduler().ask<PendingView[]>({ type: "pending" });
+      return (scalingGroup
+        ? all.filter((p) => p.scalingGroup === scalingGroup)
+        : all) as unknown as Record<string, unknown>[];
+    },
+    async setScheduler(name, kind) {
+      await group(name);
+      const g = await w.store.scalingGroups.upsert({ name, scheduler: kind });
+      w.groups.set(g.name, g.scheduler);
+      scheduler().tell({ type: "pass" });
+      return g as unknown as Record<string, unknown>;
+    },
+    async getAutoscaler(name) {
+      const g = await group(name);
+      const status = await autoscaler().ask({ type: "status", group: name });
+      return {
+        config: readAutoscalerConfig(g.autoscaler),
+        status: status ?? null,
+      };
+    },
+    async putAutoscaler(name, raw) {
+      await group(name);
+      const parsed = AutoscalerConfig.safeParse(raw);
+      if (!parsed.success) {
+        throw new DomainError(
+          "invalid-api-params",
+          `Invalid autoscaler settings: ${parsed.error.message}`,
+        );
+      }
+      await w.store.scalingGroups.upsert({
+        name,
+        autoscaler: parsed.data as unknown as Record<string, Json>,
+      });
+      autoscaler().tell({
+        type: "configure",
+        group: name,
+        config: parsed.data,
+      });
+      return { config: parsed.data };
+    },
+    ...(w.debugHooks
+      ? {
+        debugCrash(actor: "scheduler") {
+          scheduler().tell({
+            type: "debug.crash",
+            reason: `admin debug hook: crash the ${actor}`,
+          });
+          return Promise.resolve();
+        },
+      }
+      : {}),
   };
+}
+
+/** Errors from an ask lose their class when they cross the runtime; the name survives. */
+function isNamed(e: unknown, name: string): boolean {
+  return e instanceof Error && e.name === name;
 }

@@ -7,8 +7,9 @@
  *
  * Implement {@link AgentDriver}:
  *
- * - `start({ group, id })` boots one agent node that dials this manager
- *   with the cluster secret and joins `group` under agent id `id` (the
+ * - `start({ group, id, args })` boots one agent node that dials this
+ *   manager with the cluster secret and joins `group` under agent id `id`
+ *   (`args`: the group's `agentArgs`, e.g. a capacity cap; the
  *   autoscaler picks stable ids, so a restarted node re-adopts its
  *   containers). It resolves once the node is launched, not once it has
  *   joined: the autoscaler counts it as "starting" until the registry
@@ -33,8 +34,8 @@
 
 /** What the autoscaler asks of a platform. */
 export interface AgentDriver {
-  /** Launches agent `id` in scaling group `group`. */
-  start(req: { group: string; id: string }): Promise<void>;
+  /** Launches agent `id` in scaling group `group`, with extra agent `args`. */
+  start(req: { group: string; id: string; args: string[] }): Promise<void>;
   /** Ends agent `id`: drains it, or with `force` ends it at once. */
   stop(id: string, options: { force: boolean }): Promise<void>;
   /** Whether this driver started (and may stop) agent `id`. */
@@ -53,8 +54,6 @@ export interface LocalProcessDriverOptions {
   clusterSecret: string;
   /** Each agent gets `${dataDir}/${id}`. */
   dataDir: string;
-  /** Extra args of every agent (e.g. `["--cpu", "1", "--pool", "0"]`). @default {[]} */
-  agentArgs?: (group: string) => string[];
   /** Entry script. @default {main.ts of this repository} */
   main?: string;
   /** Where agents' output goes. @default {"inherit"} */
@@ -78,7 +77,7 @@ export class LocalProcessDriver implements AgentDriver {
 
   constructor(readonly options: LocalProcessDriverOptions) {}
 
-  start(req: { group: string; id: string }): Promise<void> {
+  start(req: { group: string; id: string; args: string[] }): Promise<void> {
     if (this.#procs.has(req.id)) return Promise.resolve();
     const o = this.options;
     const main = o.main ??
@@ -97,7 +96,7 @@ export class LocalProcessDriver implements AgentDriver {
         `${o.dataDir}/${req.id}`,
         "--scaling-group",
         req.group,
-        ...(o.agentArgs?.(req.group) ?? []),
+        ...req.args,
       ],
       env: { CLUSTER_SECRET: o.clusterSecret },
       stdin: "null",

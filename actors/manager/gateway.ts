@@ -19,7 +19,7 @@ import type {
   StreamRun,
 } from "../../routes/deps.ts";
 import type { KernelMsg } from "../agent/protocol.ts";
-import { DomainError } from "./errors.ts";
+import { DomainError, type ProblemName } from "./errors.ts";
 import {
   type ImageResourceSpec,
   normalizeRequestedSlots,
@@ -76,12 +76,27 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
     msg: SessionMsg,
   ): Promise<T> => await (await ref.ask<Pending<T>>(msg, ASK)).wait;
 
+  /**
+   * A request to the session's kernel. The runner refusing it (a missing
+   * file, a bad path) is the caller's mistake, answered as a 4xx problem:
+   * `notFound` for reads, invalid-api-params otherwise.
+   */
   const kernel = async <T>(
     caller: Caller,
     ref: string,
     msg: KernelMsg,
-  ): Promise<T> =>
-    await pending<T>(await live(caller, ref), { type: "kernel", msg });
+    refused: ProblemName = "invalid-api-params",
+  ): Promise<T> => {
+    const s = await live(caller, ref);
+    try {
+      return await pending<T>(s, { type: "kernel", msg });
+    } catch (err) {
+      if (isKernelRequestError(err)) {
+        throw new DomainError(refused, err.message);
+      }
+      throw err;
+    }
+  };
 
   return {
     version: w.version,
@@ -221,7 +236,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         const res = await kernel<{ data: string }>(caller, ref, {
           type: "get",
           path: paths[0],
-        });
+        }, "object-not-found");
         return {
           contentType: "application/octet-stream",
           body: fromBase64(res.data),
@@ -231,7 +246,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         const res = await kernel<{ items: unknown[] }>(caller, ref, {
           type: "list",
           path: path || ".",
-        });
+        }, "object-not-found");
         return {
           files: JSON.stringify(res.items ?? []),
           abspath: path,
@@ -248,6 +263,14 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
       },
     },
   };
+}
+
+/**
+ * The runner refused a request (agent kernel/errors.ts `KernelRequestError`);
+ * across nodes it arrives as a RemoteError carrying that name.
+ */
+function isKernelRequestError(err: unknown): err is Error {
+  return err instanceof Error && err.name === "KernelRequestError";
 }
 
 function rowInfo(r: SessionRow): SessionInfo {

@@ -29,6 +29,8 @@ import { RegistryMsg } from "./protocol.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { SessionsMsg } from "./sessions.ts";
 import { loadOrCreateSecret, seedAdmin } from "./seed.ts";
+import { LocalProcessDriver } from "./autoscaler_driver.ts";
+import type { AgentsMsg } from "./agents.ts";
 
 export const MANAGER_VERSION = "0.1.0";
 export const MANAGER_NODE = "manager";
@@ -119,9 +121,36 @@ export async function startManager(
   const groups = new Map(
     (await store.scalingGroups.list()).map((g) => [g.name, g.scheduler]),
   );
+  // Agents the autoscaler starts dial this manager on loopback.
+  let servedPort = 0;
+  const driver = new LocalProcessDriver({
+    managerUrl: () => `ws://127.0.0.1:${servedPort}`,
+    clusterSecret,
+    dataDir: `${config.dataDir}/agents`,
+  });
+  const schedulerRef = system.refFor<SchedulerMsg>({
+    node: MANAGER_NODE,
+    path: PATHS.scheduler,
+  });
   system.spawn(
     () =>
       new ManagerRoot({
+        autoscaler: {
+          driver,
+          registry: system.refFor<AgentsMsg>({
+            node: MANAGER_NODE,
+            path: PATHS.agents,
+          }),
+          scheduler: schedulerRef,
+          liveSessions: () => ports.listLive(),
+          async loadConfigs() {
+            const out: Record<string, unknown> = {};
+            for (const g of await store.scalingGroups.list()) {
+              out[g.name] = g.autoscaler;
+            }
+            return out;
+          },
+        },
         services,
         sessionsStore: ports,
         agentsStore: ports,
@@ -162,7 +191,13 @@ export async function startManager(
         minimums: { cpu: minCpu, mem: minMem },
       };
     },
-    admin: createAdminDeps({ store, system, keypairs, groups }),
+    admin: createAdminDeps({
+      store,
+      system,
+      keypairs,
+      groups,
+      debugHooks: Deno.env.get("BAI_DEBUG_HOOKS") === "1",
+    }),
   });
   const app = createGateway(deps, { defaultRateLimit: config.rateLimit });
   const server = await serveGateway({
@@ -173,6 +208,7 @@ export async function startManager(
         : app.fetch(req);
     },
   }, { hostname: config.hostname, port: config.port });
+  servedPort = server.port;
   console.error(
     `manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`,
   );
@@ -191,6 +227,7 @@ export async function startManager(
       await server.shutdown();
       await cluster.close();
       await system.shutdown({ deadlineMs: 5000 });
+      await driver.close();
       await store.close();
     },
   };

@@ -6,11 +6,14 @@
  * | scheduler  | it fails, or nothing before it   | its queues are rebuilt from the sessions below |
  * | agents     | it or the scheduler fails        | re-feeds the scheduler's capacity view         |
  * | sessions   | it, agents or the scheduler fail | re-announces pending and placed sessions       |
+ * | autoscaler | any child before it fails        | re-reads group settings; its agents live on    |
  *
  * Strategy rest_for_one: a child's restart restarts the children started
  * after it, because each later child holds facts the earlier one is rebuilt
  * from (sessions re-enqueue PENDING work and re-announce placements on
- * start; the registry re-feeds agent capacity). A crash of one SessionActor
+ * start; the registry re-feeds agent capacity; the autoscaler's agents are
+ * processes or instances, so restarting the actor loses only its counters).
+ * A crash of one SessionActor
  * restarts only that session (sessions.ts, one_for_one). Keypair actors are
  * entities outside this tree: one crashing restarts alone on its next
  * message, from the store.
@@ -30,6 +33,7 @@ import type { AgentMsg } from "../agent/protocol.ts";
 import { AgentRegistryActor, type AgentsStorePort } from "./agents.ts";
 import { SchedulerActor, type SchedulerOptions } from "./scheduler.ts";
 import { SessionsActor, type SessionsStorePort } from "./sessions.ts";
+import { type AutoscalerDeps, AutoscalersActor } from "./autoscaler.ts";
 import type { ManagerServices } from "./services.ts";
 
 export interface RootDeps {
@@ -43,6 +47,7 @@ export interface RootDeps {
     slots: Record<string, number>,
   ) => Promise<void>;
   agentRef(id: string): ActorRef<AgentMsg>;
+  autoscaler: AutoscalerDeps;
 }
 
 /** Paths of the tree's children, for refs that survive restarts. */
@@ -50,6 +55,7 @@ export const PATHS = {
   scheduler: "/user/manager/scheduler",
   agents: "/user/manager/agents",
   sessions: "/user/manager/sessions",
+  autoscaler: "/user/manager/autoscaler",
   session: (id: string) => `/user/manager/sessions/${id}`,
 } as const;
 
@@ -80,6 +86,9 @@ export class ManagerRoot extends Actor<never> {
       () => new SessionsActor(d.services, d.sessionsStore, d.admit),
       { name: "sessions" },
     );
+    this.ctx.spawn(() => new AutoscalersActor(d.autoscaler), {
+      name: "autoscaler",
+    });
   }
 
   receive(_msg: never): void {}

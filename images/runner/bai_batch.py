@@ -3,12 +3,23 @@
 import signal
 
 from bai_proc import _signal_group, run_child
+from bai_stdin import StdinFeed
+
+_feed = None
 
 
 class _Holder:
-    """The batch run's current child, for interrupt/kill."""
+    """The batch run's current child, for interrupt/kill and its stdin."""
 
     proc = None
+
+    def __init__(self):
+        global _feed
+        _feed = _feed or StdinFeed()
+        self.feed = _feed
+
+    def on_input(self, run, text):
+        self.feed.write(text)
 
     def interrupt(self, run):
         _signal_group(self.proc, signal.SIGINT)

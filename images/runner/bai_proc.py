@@ -1,7 +1,8 @@
 """Drivers that run the user's code in child processes.
 
 Every child gets its own process group (so interrupt/kill reach its whole
-tree), /dev/null as stdin, and pipes pumped into `out` frames.
+tree), the driver's StdinFeed pipe as stdin (bai_stdin: `waiting-input` when
+it blocks reading it), and pipes pumped into `out` frames.
 """
 
 import os
@@ -9,6 +10,8 @@ import signal
 import subprocess
 import threading
 import uuid
+
+from bai_stdin import StdinFeed
 
 HOME = os.environ.get("HOME", "/home/work")
 SCRATCH = os.path.join(HOME, ".kernel")
@@ -42,13 +45,16 @@ def run_child(run, cmd, cwd, holder):
     """Runs `cmd` (shell string) with bash in cwd; returns its exit code.
 
     holder is the driver; its `proc` attribute names the live child so that
-    interrupt()/kill() can signal it.
+    interrupt()/kill() can signal it, its `feed` is the child's stdin.
     """
+    feed = holder.feed
+    feed.drain()
     proc = subprocess.Popen(
-        ["bash", "-c", cmd], cwd=cwd, stdin=subprocess.DEVNULL,
+        ["bash", "-c", cmd], cwd=cwd, stdin=feed.read_fd,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     holder.proc = proc
+    feed.watch(run, proc.pid)
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, run, "stdout"), daemon=True),
         threading.Thread(target=_pump, args=(proc.stderr, run, "stderr"), daemon=True),
@@ -56,6 +62,7 @@ def run_child(run, cmd, cwd, holder):
     for t in pumps:
         t.start()
     code = proc.wait()
+    feed.unwatch()
     for t in pumps:
         t.join()
     proc.stdout.close()
@@ -77,6 +84,7 @@ class ChildDriver:
         self.conf = conf
         self.lang = conf.get("lang", "unknown")
         self.proc = None
+        self.feed = StdinFeed()
 
     def version(self):
         cmd = self.conf.get("versionCmd")
@@ -96,7 +104,7 @@ class ChildDriver:
         _signal_group(self.proc, signal.SIGKILL)
 
     def on_input(self, run, text):
-        pass
+        self.feed.write(text)
 
     def complete(self, code, opts):
         return []
@@ -134,28 +142,52 @@ class CompiledDriver(ChildDriver):
 
 
 class ReplDriver(ChildDriver):
-    """A persistent interpreter (bash) fed one cell per run.
+    """A persistent interpreter (bash, R, octave, node, lua, php) fed one cell per run.
 
     Each cell is written to a file and sourced, then a sentinel line with a
     random token and the exit status is printed on stdout and the token on
     stderr; the pumps forward everything before the tokens. An interrupt
     SIGINTs the interpreter's group; a non-interactive bash dies of it, so the
     REPL restarts (its state is lost) and the run ends `interrupted`.
+
+    With conf `cmdPipe`, the cell lines go to a separate pipe whose fd number
+    replaces `{cmdfd}` in argv (and is in $BAI_CMD_FD), so the interpreter's
+    stdin is the StdinFeed and user code can read input lines. Without it
+    the cell lines are the interpreter's stdin (no input).
     """
 
     def __init__(self, chan, conf):
         super().__init__(chan, conf)
         self.token = "__BAI_%s__" % uuid.uuid4().hex
         self.run = None
+        self.cmd = None
         self.ended = None
         self.rc = 0
 
     def _start(self):
-        self.proc = subprocess.Popen(
-            self.conf.get("argv", ["bash", "--norc", "--noprofile"]), cwd=HOME,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        argv = self.conf.get("argv", ["bash", "--norc", "--noprofile"])
+        if self.cmd is not None and self.conf.get("cmdPipe"):
+            self.cmd.close()  # the previous (dead) interpreter's pipe
+        self.cmd = None
+        if self.conf.get("cmdPipe"):
+            r, w = os.pipe()
+            env = dict(os.environ, BAI_CMD_FD=str(r))
+            try:
+                self.proc = subprocess.Popen(
+                    [a.replace("{cmdfd}", str(r)) for a in argv], cwd=HOME, env=env,
+                    stdin=self.feed.read_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    pass_fds=(r,), start_new_session=True,
+                )
+            finally:
+                os.close(r)
+            self.cmd = os.fdopen(w, "wb", buffering=0)
+        else:
+            self.proc = subprocess.Popen(
+                argv, cwd=HOME,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            self.cmd = self.proc.stdin
         self.ended = {"stdout": threading.Event(), "stderr": threading.Event()}
         for stream, pipe in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
             threading.Thread(target=self._pump, args=(pipe, stream, self.ended[stream]), daemon=True).start()
@@ -212,13 +244,17 @@ class ReplDriver(ChildDriver):
             e.clear()
         self.run = run
         tmpl = self.conf.get("cell", 'source {file}; printf "%s%d\\n" {token} $?; printf {token} >&2\n')
+        self.feed.drain()
+        if self.conf.get("cmdPipe"):
+            self.feed.watch(run, self.proc.pid)
         try:
-            self.proc.stdin.write(tmpl.replace("{file}", cell).replace("{token}", self.token).encode())
-            self.proc.stdin.flush()
+            self.cmd.write(tmpl.replace("{file}", cell).replace("{token}", self.token).encode())
+            self.cmd.flush()
         except BrokenPipeError:
             pass
         self.ended["stdout"].wait()
         self.ended["stderr"].wait()
+        self.feed.unwatch()
         self.run = None
         if self.proc.poll() is not None:  # the cell ended the interpreter (exit / signal)
             code = self.proc.wait()

@@ -7,8 +7,9 @@ is a *driver* chosen by /opt/kernel/driver.json (written at image build time
 from the recipe):
 
 * ``python``   - in-process persistent namespace (this interpreter).
-* ``repl``     - a persistent interpreter child (bash) fed one cell at a time,
-                 with a sentinel line carrying the exit code.
+* ``repl``     - a persistent interpreter child (bash, R, octave, node, lua,
+                 php) fed one cell at a time, with a sentinel line carrying
+                 the exit code.
 * ``script``   - a fresh interpreter per cell (no state kept).
 * ``compiled`` - write the cell to a source file, compile, run.
 
@@ -120,7 +121,7 @@ def main():
                     run = state["run"]
                 if run is not None:
                     run.inputs.put(msg.get("text", ""))
-                    driver.on_input(run, msg.get("text", ""))
+                    (run.holder or driver).on_input(run, msg.get("text", ""))
             elif op == "interrupt":
                 with lock:
                     run = state["run"]
