@@ -206,6 +206,10 @@ export async function serveGateway(
     "upgrade",
     (req: http.IncomingMessage, socket: net.Socket, head: Uint8Array) => {
       const upstream = net.connect(upgrades.addr.port, "127.0.0.1");
+      // Relayed frames are small and latency-bound (cluster asks, streamed
+      // output): Nagle would hold each second frame ~40 ms for an ACK.
+      socket.setNoDelay(true);
+      upstream.setNoDelay(true);
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
         lines.push(

@@ -66,6 +66,7 @@ import {
 } from "./protocol.ts";
 import { reviveRefs } from "./revive.ts";
 import { type MessageSchema, SchemaRegistry } from "./schemas.ts";
+import { TcpWebSocket } from "./tcp_websocket.ts";
 import {
   currentTraceparent,
   hasContextManager,
@@ -668,7 +669,10 @@ export class Cluster implements Transport {
 
   async #dialOnce(dialer: Dialer): Promise<string> {
     const key = await this.#key;
-    const ws = new WebSocket(dialer.url);
+    // ws:// goes through our no-delay client (see tcp_websocket.ts for why).
+    const ws = dialer.url.startsWith("ws:")
+      ? new TcpWebSocket(dialer.url) as unknown as WebSocket
+      : new WebSocket(dialer.url);
     this.#track(ws);
     const inbox = new SocketInbox(ws);
     if (!await opened(ws, this.#opts.handshakeTimeoutMs)) {
