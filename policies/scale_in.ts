@@ -3,11 +3,14 @@
  * in AWS Auto Scaling / cluster-autoscaler:
  *
  * - {@link decideScaleIn}: which agents to drain and which to stop. An
- *   agent that runs sessions or hosts protected work is never stopped by
- *   the autoscaler: it is drained (takes nothing new) and stopped once
- *   empty. An agent with node-level protection is never picked at all. An
- *   unhealthy agent may be stopped, and an admin's forced stop overrides
- *   every protection.
+ *   agent that runs sessions is drained (takes nothing new) and stopped
+ *   once empty, or once it has drained longer than `drainDeadlineMs` (its
+ *   unprotected sessions end: AWS lifecycle-hook timeout semantics). An
+ *   agent hosting protected sessions (protection.ts: flagged, batch, or
+ *   older than N minutes) is drained but never stopped by scale-in, whatever
+ *   the deadline. An agent with node-level protection is never picked at
+ *   all. An unhealthy agent may be stopped, and an admin's forced stop
+ *   overrides every protection.
  * - {@link decideScaleOut}: how many agents to add for pending demand, a
  *   target of free capacity ("hot" groups keep spare room warm) and the
  *   group's minimum ("cold" groups have min 0 and no target: they grow only
@@ -40,7 +43,8 @@ export interface ScalableAgent {
    */
   protected?: boolean;
   /**
-   * Hosts at least one protected session (see `protection.ts`).
+   * Hosts at least one protected session (see `protection.ts`): may be
+   * drained, never stopped by scale-in.
    * @default {false}
    */
   hostsProtectedSessions?: boolean;
@@ -49,6 +53,8 @@ export interface ScalableAgent {
    * @default {false}
    */
   draining?: boolean;
+  /** When it started draining (ms), for `drainDeadlineMs`. */
+  drainingSince?: number;
   /**
    * Passing health checks.
    * @default {true}
@@ -82,6 +88,13 @@ export interface ScalingBounds {
 export interface ScaleInOptions extends ScalingBounds {
   /** Agents an admin asked to stop now, whatever they host. */
   forceStop?: Iterable<string>;
+  /**
+   * A draining agent that hosts no protected session is stopped after this
+   * long even if busy (its sessions end). @default {Infinity}
+   */
+  drainDeadlineMs?: number;
+  /** The current time (ms), for `drainDeadlineMs`. @default {Date.now()} */
+  now?: number;
 }
 
 /** Why an agent is drained or stopped. */
@@ -89,6 +102,7 @@ export type ScaleInReason =
   | "admin-force"
   | "unhealthy"
   | "drained-empty"
+  | "drain-deadline"
   | "surplus"
   | "over-max";
 
@@ -123,12 +137,14 @@ function loadOf(a: ScalableAgent): number {
 
 /**
  * Picks agents to drain and to stop. In order: forced stops; unhealthy
- * agents; draining agents that became empty; then, among healthy,
- * non-draining, unprotected agents (empty ones first, then least loaded,
- * then oldest), removes agents while the group stays at or above
- * `minAgents` and keeps `targetFreeCapacity` free, or while it is above
- * `maxAgents` regardless of free capacity. A removed agent is stopped if
- * it is empty and hosts nothing protected, otherwise drained.
+ * agents; draining agents that became empty or passed `drainDeadlineMs`
+ * (and host nothing protected); then, among healthy, non-draining agents
+ * without node-level protection (empty ones first, then those without
+ * protected sessions, then least loaded, then oldest), removes agents while
+ * the group stays at or above `minAgents` and keeps `targetFreeCapacity`
+ * free, or while it is above `maxAgents` regardless of free capacity. A
+ * removed agent is stopped if it is empty and hosts nothing protected,
+ * otherwise drained.
  *
  * @example
  * ```ts
@@ -149,6 +165,8 @@ export function decideScaleIn(
   const max = options.maxAgents ?? Infinity;
   const target = options.targetFreeCapacity ?? {};
   const forced = new Set(options.forceStop ?? []);
+  const deadline = options.drainDeadlineMs ?? Infinity;
+  const now = options.now ?? Date.now();
   const out: ScaleInDecision = { drain: [], stop: [] };
 
   const active: ScalableAgent[] = [];
@@ -158,8 +176,13 @@ export function decideScaleIn(
     } else if (a.healthy === false) {
       out.stop.push({ agentId: a.id, reason: "unhealthy" });
     } else if (a.draining) {
-      if (a.runningKernels === 0 && !a.hostsProtectedSessions) {
+      if (a.hostsProtectedSessions) continue; // drained, never stopped
+      if (a.runningKernels === 0) {
         out.stop.push({ agentId: a.id, reason: "drained-empty" });
+      } else if (
+        !a.protected && now - (a.drainingSince ?? now) >= deadline
+      ) {
+        out.stop.push({ agentId: a.id, reason: "drain-deadline" });
       }
     } else {
       active.push(a);
@@ -173,6 +196,8 @@ export function decideScaleIn(
     .map((a) => ({ a, load: loadOf(a), free: freeOf(a) }))
     .sort((x, y) =>
       Number(x.a.runningKernels > 0) - Number(y.a.runningKernels > 0) ||
+      Number(!!x.a.hostsProtectedSessions) -
+        Number(!!y.a.hostsProtectedSessions) ||
       x.load - y.load || x.a.startedAt - y.a.startedAt ||
       (x.a.id < y.a.id ? -1 : x.a.id > y.a.id ? 1 : 0)
     );

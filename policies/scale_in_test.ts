@@ -26,12 +26,37 @@ Deno.test("empty agents are stopped, busy ones drained, never stopped", () => {
   assert.deepEqual(ids(d.drain), ["busy:surplus"]);
 });
 
-Deno.test("agents hosting protected sessions are drained even when empty of kernels", () => {
+Deno.test("agents hosting protected sessions are drained, never stopped", () => {
   const d = decideScaleIn([
     agent("p", 0, { hostsProtectedSessions: true }),
-  ]);
-  assert.deepEqual(ids(d.drain), ["p:surplus"]);
+    agent("q", 2, { hostsProtectedSessions: true }),
+  ], { maxAgents: 0 });
   assert.deepEqual(d.stop, []);
+  assert.deepEqual(ids(d.drain), ["p:over-max", "q:over-max"]);
+  // Unprotected agents go first, busy or not; the protected one stays.
+  const d2 = decideScaleIn([
+    agent("prot", 1, { hostsProtectedSessions: true }),
+    agent("busy", 4),
+    agent("idle", 0),
+  ], { minAgents: 2 });
+  assert.deepEqual(ids(d2.stop), ["idle:surplus"]);
+  assert.deepEqual(d2.drain, []);
+});
+
+Deno.test("drain deadline stops busy unprotected agents, never protected ones", () => {
+  const agents = [
+    agent("old", 2, { draining: true, drainingSince: 0 }),
+    agent("young", 2, { draining: true, drainingSince: 9_000 }),
+    agent("prot", 2, {
+      draining: true,
+      drainingSince: 0,
+      hostsProtectedSessions: true,
+    }),
+  ];
+  const d = decideScaleIn(agents, { drainDeadlineMs: 5_000, now: 10_000 });
+  assert.deepEqual(ids(d.stop), ["old:drain-deadline"]);
+  // Without a deadline a busy draining agent waits for its sessions.
+  assert.deepEqual(decideScaleIn(agents, { now: 10_000 }).stop, []);
 });
 
 Deno.test("node-level protection: never drained nor stopped by the autoscaler", () => {

@@ -13,7 +13,7 @@
  * - `GET /x/admin/sessions?accessKey=&status=RUNNING,PENDING&limit=&offset=` → `{sessions, total}`
  * - `GET /x/admin/images` → `{images}`
  *
- * Scheduling and scaling (mounted when the deps implement {@link ClusterAdminDeps}):
+ * Scheduling and scaling ({@link ClusterAdminDeps}, part of `AdminDeps`):
  * - `POST /x/admin/agents/{id}/drain` | `/undrain` → the agent (`schedulable` false | true)
  * - `POST /x/admin/agents/{id}/stop` → 204: stops an autoscaler-started agent now, protected work included
  * - `GET /x/admin/scheduler/pending?scalingGroup=` → `{pending: [{sessionId, scalingGroup, slots, since, code, reason}]}`
@@ -27,7 +27,7 @@ import { z } from "zod";
 import type { Hono } from "hono";
 import { requireAdmin } from "./auth.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { GatewayDeps } from "./deps.ts";
+import type { ClusterAdminDeps, GatewayDeps } from "./deps.ts";
 import {
   intish,
   normalizeKeys,
@@ -90,41 +90,8 @@ const sessionFilterSchema = z.object({
   offset: intish.pipe(z.number().int().min(0)).default(0),
 });
 
-/**
- * Scheduling and scaling operations of the admin API. Kept here, next to
- * its routes, until it joins {@link GatewayDeps}'s `AdminDeps`.
- */
-export interface ClusterAdminDeps {
-  /** Drains (takes nothing new) or undrains an agent; answers its view. */
-  setAgentDraining(
-    id: string,
-    draining: boolean,
-  ): Promise<Record<string, unknown>>;
-  /** Stops an autoscaler-started agent at once (admin override of protection). */
-  stopAgent(id: string): Promise<void>;
-  /** The scheduler's pending queue with the reason each session waits. */
-  pendingSessions(scalingGroup?: string): Promise<Record<string, unknown>[]>;
-  setScheduler(
-    group: string,
-    scheduler: "fifo" | "lifo" | "drf",
-  ): Promise<Record<string, unknown>>;
-  getAutoscaler(group: string): Promise<Record<string, unknown>>;
-  /** Validates and stores the group's autoscaler settings, then applies them. */
-  putAutoscaler(
-    group: string,
-    config: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
-  /** Test hook; present only when the manager enables debug hooks. */
-  debugCrash?(actor: "scheduler"): Promise<void>;
-}
-
-function clusterAdmin(admin: unknown): ClusterAdminDeps | undefined {
-  const a = admin as Partial<ClusterAdminDeps>;
-  return typeof a.setAgentDraining === "function" &&
-      typeof a.pendingSessions === "function"
-    ? a as ClusterAdminDeps
-    : undefined;
-}
+/** Kept for imports of its old home; defined with the other deps. */
+export type { ClusterAdminDeps } from "./deps.ts";
 
 const schedulerSchema = z.object({
   scheduler: z.enum(["fifo", "lifo", "drf"]),
@@ -230,8 +197,7 @@ export function mountAdmin(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     "/x/admin/agents",
     async (c) => c.json({ agents: await admin.listAgents() }),
   );
-  const ops = clusterAdmin(admin);
-  if (ops) mountClusterAdmin(app, ops);
+  mountClusterAdmin(app, admin);
   app.get(
     "/x/admin/agents/:id",
     async (c) => c.json(await admin.getAgent(c.req.param("id"))),

@@ -60,6 +60,11 @@ export interface CreateSessionRequest {
     environ: Record<string, string>;
     scalingGroup?: string;
     preopenPorts: number[];
+    /**
+     * `config.scale_in_protected`: scale-in may drain the session's node
+     * but never stops it while the session runs (policies/protection.ts).
+     */
+    scaleInProtected?: boolean;
   };
 }
 
@@ -259,7 +264,38 @@ export interface AdminSessionFilter {
 }
 
 /** Our admin API (`/x/admin/...`); inputs are validated, outputs passed through as JSON. */
-export interface AdminDeps {
+/**
+ * Scheduling and scaling operations of the admin API (routes/admin.ts):
+ * drain, stop, the pending queue, the scheduler kind and autoscaler of a
+ * scaling group.
+ */
+export interface ClusterAdminDeps {
+  /** Drains (takes nothing new) or undrains an agent; answers its view. */
+  setAgentDraining(
+    id: string,
+    draining: boolean,
+  ): Promise<Record<string, unknown>>;
+  /** Stops an autoscaler-started agent at once (admin override of protection). */
+  stopAgent(id: string): Promise<void>;
+  /** The scheduler's pending queue with the reason each session waits. */
+  pendingSessions(scalingGroup?: string): Promise<Record<string, unknown>[]>;
+  /** Sets a scaling group's scheduler kind; answers the group. */
+  setScheduler(
+    group: string,
+    scheduler: "fifo" | "lifo" | "drf",
+  ): Promise<Record<string, unknown>>;
+  /** `{config, status}` of a scaling group's autoscaler. */
+  getAutoscaler(group: string): Promise<Record<string, unknown>>;
+  /** Validates and stores the group's autoscaler settings, then applies them. */
+  putAutoscaler(
+    group: string,
+    config: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  /** Test hook; present only when the manager enables debug hooks. */
+  debugCrash?(actor: "scheduler"): Promise<void>;
+}
+
+export interface AdminDeps extends ClusterAdminDeps {
   /** The only place a secret key is returned. */
   createKeypair(
     req: CreateKeypairRequest,

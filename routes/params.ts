@@ -172,6 +172,8 @@ const configSchema = z.preprocess(
     environ: z.record(z.string(), z.string()).default({}),
     scalingGroup: z.string().min(1).optional(),
     preopenPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+    /** `config.scale_in_protected`: scale-in never stops its node (only drains it). */
+    scaleInProtected: boolish.optional(),
     // Old clients put slots at the top of config (`{"cpu": 1, "mem": "1g"}`).
     cpu: z.union([z.number(), z.string()]).optional(),
     mem: z.union([z.number(), z.string()]).optional(),
@@ -255,6 +257,7 @@ export function parseCreateSession(raw: Record<string, unknown>): ParsedCreate {
     environ,
     scalingGroup,
     preopenPorts,
+    scaleInProtected,
   } = p.config;
   const legacy = validate(resourcesSchema, {
     ...(cpu !== undefined ? { cpu } : {}),
@@ -280,6 +283,7 @@ export function parseCreateSession(raw: Record<string, unknown>): ParsedCreate {
         environ,
         scalingGroup,
         preopenPorts,
+        ...(scaleInProtected !== undefined ? { scaleInProtected } : {}),
       },
     },
   };

@@ -86,3 +86,29 @@ Deno.test("parseExecute: runId must be present; continue/input need one", () => 
     InvalidApiParams,
   );
 });
+
+Deno.test("parseCreateSession carries config.scale_in_protected in both spellings", () => {
+  const snake = parseCreateSession({
+    image: "py",
+    name: "prot",
+    config: { scale_in_protected: true },
+  });
+  assertEquals(snake.request.config.scaleInProtected, true);
+  const camel = parseCreateSession({
+    image: "py",
+    name: "prot",
+    config: { scaleInProtected: "false" },
+  });
+  assertEquals(camel.request.config.scaleInProtected, false);
+  const absent = parseCreateSession({ image: "py", name: "prot" });
+  assertEquals(absent.request.config.scaleInProtected, undefined);
+  assertThrows(
+    () =>
+      parseCreateSession({
+        image: "py",
+        name: "prot",
+        config: { scale_in_protected: "maybe" },
+      }),
+    InvalidApiParams,
+  );
+});

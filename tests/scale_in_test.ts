@@ -1,10 +1,11 @@
 /**
  * Scale-in protection and the autoscaler against a real manager, with real
  * agent processes: the autoscaler's local driver starts agents to reach a
- * minimum; scaling in with one busy, protected agent and one idle agent
- * stops only the idle one and drains the other; an admin's stop still stops
- * the protected one. And SIGTERM to a busy agent drains it: its session runs
- * on until it ends, then the agent exits.
+ * minimum; scaling in with one agent hosting a protected session
+ * (`config.scale_in_protected`) and one idle agent stops only the idle one
+ * and only drains the other (no new sessions, never stopped); an admin's stop still
+ * stops the protected one. And SIGTERM to a busy agent drains it: its
+ * session runs on until it ends, then the agent exits.
  */
 import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -82,7 +83,7 @@ async function removeContainersWithPrefix(prefix: string): Promise<void> {
 }
 
 Deno.test({
-  name: "scale-in: the idle agent stops, the protected one drains",
+  name: "scale-in: the idle agent stops, the protected one stays",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -95,8 +96,8 @@ Deno.test({
       agentArgs: [...SMALL_AGENT, "--pool", "0"],
       idPrefix: prefix,
       intervalMs: 500,
-      // The policy rule: every session protects its agent.
-      protection: { olderThanMinutes: 0 },
+      // No group rule: the session's own flag protects its agent.
+      protection: { batchSessions: false, olderThanMinutes: null },
     };
     const [one, two] = [`${prefix}-default-1`, `${prefix}-default-2`];
     try {
@@ -125,7 +126,10 @@ Deno.test({
         const s = await c.json<{ status: string }>("POST", "/session", {
           image: "python",
           name: "keep-me",
-          config: { resources: { cpu: 1, mem: "512m" } },
+          config: {
+            resources: { cpu: 1, mem: "512m" },
+            scale_in_protected: true,
+          },
         });
         assertEquals(s.status, "RUNNING");
         busy = (await info(c, "keep-me")).agentId!;
@@ -138,11 +142,22 @@ Deno.test({
           const a = await agent(c, idle);
           return a && a.status !== "ALIVE" ? a : undefined;
         });
-        const b = await eventually("the busy agent to be drained", async () => {
-          const a = await agent(c, busy);
-          return a && !a.schedulable ? a : undefined;
-        });
-        assertEquals(b.status, "ALIVE");
+        // The decision that stopped the idle agent drained the protected
+        // one (no new sessions) and did not stop it.
+        const st = await c.json<{
+          status: {
+            managed: string[];
+            last?: {
+              stop: { agentId: string }[];
+              drain: { agentId: string }[];
+            };
+          };
+        }>("GET", "/x/admin/scaling-groups/default/autoscaler");
+        assertEquals(st.status.last?.stop.map((x) => x.agentId), [idle]);
+        assertEquals(st.status.last?.drain.map((x) => x.agentId), [busy]);
+        const b = await agent(c, busy);
+        assertEquals(b?.status, "ALIVE");
+        assertEquals(b?.schedulable, false);
         assertEquals((await info(c, "keep-me")).status, "RUNNING");
         assertEquals(await stdoutOf(c, "keep-me", "print(6 * 7)"), "42\n");
       });
@@ -222,4 +237,100 @@ Deno.test({
       await c.stop();
     }
   },
+});
+
+Deno.test("autoscaler: the group's rules (batch, older than N minutes) and the flag protect an agent", async () => {
+  // The real GroupAutoscalerActor and policies; registry, scheduler, store
+  // and driver are recorders, so the decision of one tick can be read.
+  const { ActorSystem, Actor } = await import("../actors/runtime/mod.ts");
+  const { GroupAutoscalerActor } = await import(
+    "../actors/manager/autoscaler.ts"
+  );
+  const { AutoscalerConfig } = await import(
+    "../actors/manager/autoscaler_config.ts"
+  );
+  const now = Date.now();
+  const ids = [1, 2, 3, 4, 5].map((n) => `t-default-${n}`);
+  const view = (id: string) => ({
+    id,
+    scalingGroup: "default",
+    status: "ALIVE",
+    schedulable: true,
+    resourceSlots: { cpu: 4 },
+    numKernels: 0,
+    lastSeen: new Date(now).toISOString(),
+  });
+  const session = (
+    agentId: string,
+    type: string,
+    ageMinutes: number,
+    flagged = false,
+  ) => ({
+    agentId,
+    scalingGroup: "default",
+    status: "RUNNING",
+    type,
+    createdAt: now - ageMinutes * 60_000,
+    protected: flagged,
+    requestedSlots: { cpu: 1 },
+  });
+  const drained: string[] = [];
+  const stopped: string[] = [];
+  class Fake extends Actor<{ type: string; id?: string }> {
+    receive(m: { type: string; id?: string }) {
+      if (m.type === "list") return ids.map(view);
+      if (m.type === "pending") return [];
+      if (m.type === "drain") drained.push(m.id!);
+      return undefined;
+    }
+  }
+  const system = new ActorSystem({ nodeId: "manager" });
+  try {
+    const fake = system.spawn(() => new Fake(), { name: "fake" });
+    const group = system.spawn(
+      () =>
+        new GroupAutoscalerActor(
+          "default",
+          AutoscalerConfig.parse({
+            enabled: true,
+            minAgents: 0,
+            idPrefix: "t",
+            intervalMs: 600_000,
+            protection: { batchSessions: true, olderThanMinutes: 10 },
+          }),
+          {
+            registry: fake as never,
+            scheduler: fake as never,
+            liveSessions: () =>
+              Promise.resolve([
+                session(ids[0], "batch", 0), // the batch rule
+                session(ids[1], "interactive", 11), // older than 10 minutes
+                session(ids[2], "interactive", 0, true), // its own flag
+                session(ids[3], "interactive", 0), // busy, unprotected
+              ]),
+            loadConfigs: () => Promise.resolve({}),
+            log: () => {},
+            driver: {
+              start: () => Promise.resolve(),
+              stop: (id) => (stopped.push(id), Promise.resolve()),
+              owns: (id) => ids.includes(id),
+              running: () => [...ids],
+              close: () => Promise.resolve(),
+            },
+          },
+        ),
+      { name: "group" },
+    );
+    // The first tick runs at start and records what it decided.
+    await eventually("the first decision", async () => {
+      const st = await group.ask<{ last?: unknown }>({ type: "status" });
+      return st.last;
+    });
+    await fake.ask({ type: "pending" }); // drains told before this are in
+    assertEquals(stopped, [ids[4]]); // idle: stopped
+    // Busy or protected: drained, never stopped.
+    assertEquals([...drained].sort(), ids.slice(0, 4).sort());
+  } finally {
+    await system.shutdown({ deadlineMs: 2000 });
+  }
 });

@@ -167,8 +167,8 @@ Deno.test({
             name: "too-big",
             config: { resources: { cpu: 4, mem: "512m" } },
           });
-          const text = await res.text();
-          assert(res.status >= 400, `create answered ${res.status}: ${text}`);
+          // Refused by the scheduler (no agent has 4 CPUs), not queued.
+          await expectProblem(res, 503, "instance-not-available");
           const row = await info(c, "too-big");
           assertEquals(row.status, "CANCELLED");
           assertMatch(row.statusInfo ?? "", /cpu|capacity/i);
@@ -176,6 +176,13 @@ Deno.test({
           assert(
             !(await pending(c)).some((p) => p.sessionId === row.sessionId),
           );
+          // Enqueued only: the same refusal ends it CANCELLED at once.
+          await enqueue(c, "too-big-2", { cpu: 4, mem: "512m" });
+          const row2 = await eventually(
+            "too-big-2 CANCELLED",
+            statusIs(c, "too-big-2", "CANCELLED"),
+          );
+          assertMatch(row2.statusInfo ?? "", /cpu|capacity/i);
         },
       );
 
@@ -262,6 +269,127 @@ Deno.test({
       );
     } finally {
       await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "agent registry: an unknown scaling group is refused with a reason, the registry lives on",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // The real store (embedded Postgres, real foreign key) and the real
+    // registry actor; only the scheduler is a recorder.
+    const { openStore } = await import("../actors/manager/store/mod.ts");
+    const { storePorts } = await import("../actors/manager/store_ports.ts");
+    const { ActorSystem, Actor } = await import("../actors/runtime/mod.ts");
+    const { AgentRegistryActor } = await import("../actors/manager/agents.ts");
+    const dataDir = await Deno.makeTempDir({ prefix: "registry-test-" });
+    await Deno.chmod(dataDir, 0o755);
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const store = await openStore({
+      dataDir,
+      port,
+      durable: false,
+      log: () => {},
+    });
+    await store.ensureDefaults();
+    const system = new ActorSystem({ nodeId: "manager" });
+    const fed: string[][] = [];
+    class Recorder extends Actor<{ type: string; agents?: { id: string }[] }> {
+      receive(m: { type: string; agents?: { id: string }[] }) {
+        if (m.type === "agents") fed.push(m.agents!.map((a) => a.id));
+      }
+    }
+    const scheduler = system.spawn(() => new Recorder(), { name: "sched" });
+    // Stand-ins of the agents' actors, so watching them does not fire.
+    for (const id of ["stray", "good"]) {
+      system.spawn(() => new Recorder(), { name: `agent-${id}` });
+    }
+    const registry = system.spawn(
+      () =>
+        new AgentRegistryActor(
+          storePorts(store),
+          scheduler as never,
+          (id) => system.refFor({ node: "manager", path: `/user/agent-${id}` }),
+        ),
+      { name: "agents" },
+    );
+    const agentInfo = (id: string, scalingGroup: string) => ({
+      id,
+      addr: "",
+      region: "local",
+      scalingGroup,
+      architecture: "x86_64",
+      version: "test",
+      resourceSlots: { cpu: 1, mem: 1 },
+      availableSlots: { cpu: 1, mem: 1 },
+      images: [],
+      computePlugins: {},
+      draining: false,
+      kernels: [],
+    });
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    try {
+      const refused = await registry.ask<
+        { ok: boolean; reason?: string; knownKernels: string[] }
+      >({ type: "agent.join", info: agentInfo("stray", "nope") });
+      assertEquals(refused.ok, false);
+      assertMatch(refused.reason ?? "", /unknown scaling group "nope"/);
+      assertEquals(refused.knownKernels, []);
+      // Its heartbeats are refused too, quietly (one log line in all).
+      registry.tell({
+        type: "agent.heartbeat",
+        info: agentInfo("stray", "nope"),
+      });
+      assertEquals(await registry.ask({ type: "get", id: "stray" }), undefined);
+      assertEquals(errors.filter((e) => e.includes("stray")).length, 1);
+      // The same actor still serves a good agent: it did not crash.
+      const ok = await registry.ask<{ ok: boolean }>({
+        type: "agent.join",
+        info: agentInfo("good", "default"),
+      });
+      assertEquals(ok.ok, true);
+      const list = await registry.ask<{ id: string; status: string }[]>({
+        type: "list",
+      });
+      assertEquals(list.map((a) => [a.id, a.status]), [["good", "ALIVE"]]);
+      assert(!fed.some((ids) => ids.includes("stray")));
+      // Heartbeats that change nothing the scheduler sees do not feed it;
+      // a change of total slots does. (Asks flush the mailboxes in order.)
+      await scheduler.ask({ type: "sync" });
+      const feeds = fed.length;
+      registry.tell({
+        type: "agent.heartbeat",
+        info: { ...agentInfo("good", "default"), availableSlots: { cpu: 0 } },
+      });
+      await registry.ask({ type: "list" });
+      await scheduler.ask({ type: "sync" });
+      assertEquals(fed.length, feeds);
+      registry.tell({
+        type: "agent.heartbeat",
+        info: { ...agentInfo("good", "default"), resourceSlots: { cpu: 2 } },
+      });
+      await registry.ask({ type: "list" });
+      await scheduler.ask({ type: "sync" });
+      assertEquals(fed.length, feeds + 1);
+      // Once an admin creates the group, the agent's retry gets in.
+      await store.scalingGroups.upsert({ name: "nope" });
+      const later = await registry.ask<{ ok: boolean }>({
+        type: "agent.join",
+        info: agentInfo("stray", "nope"),
+      });
+      assertEquals(later.ok, true);
+    } finally {
+      console.error = original;
+      await system.shutdown({ deadlineMs: 2000 });
+      await store.close();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });

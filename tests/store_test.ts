@@ -152,6 +152,38 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "openStore without a log on an unreachable data dir: the default log announces the fallback",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    // Regression: openStore passed `log: undefined` through, which replaced
+    // the default and failed with "log is not a function" here.
+    const dataDir = await Deno.makeTempDir({ prefix: "store-test-nolog-" }); // mode 0700
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => lines.push(args.join(" "));
+    let store: Store | undefined;
+    try {
+      store = await openStore({ dataDir, port: freePort(), durable: false });
+      console.error = original;
+      const clusterDir = store.embedded!.clusterDir;
+      assert(clusterDir.startsWith("/var/lib/backendai-deno/"), clusterDir);
+      assert(
+        lines.some((l) => l.includes(clusterDir)),
+        `the fallback is announced on stderr: ${lines.join(" | ")}`,
+      );
+      assertEquals((await store.sql`select 1 as x`)[0].x, 1);
+    } finally {
+      console.error = original;
+      const clusterDir = store?.embedded?.clusterDir;
+      await store?.close();
+      if (clusterDir) await Deno.remove(clusterDir, { recursive: true });
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("embedded postgres: a taken port fails with the server's log", async () => {
   const dataDir = await tempDataDir();
   const port = freePort();

@@ -71,6 +71,12 @@ export function containersOf(kernelId: string): Promise<string[]> {
   ]);
 }
 
+/** Number of processes running in a container (`docker top`); 0 when it is gone. */
+export async function processCount(containerId: string): Promise<number> {
+  const lines = await docker(["top", containerId, "-o", "pid"]);
+  return Math.max(0, lines.length - 1); // less the header line
+}
+
 /** Running container ids of an agent. */
 export function agentContainers(agentId: string): Promise<string[]> {
   return docker([

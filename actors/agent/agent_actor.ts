@@ -39,6 +39,13 @@ export interface AgentOptions {
 type Internal = { type: "heartbeat" } | {
   type: "kernel-ended";
   kernelId: string;
+} | {
+  /**
+   * The manager node came up again (a new incarnation: it restarted). Join
+   * it afresh, so it learns this agent's kernels and their sessions re-watch
+   * them (node.ts tells this on the cluster's `up` event).
+   */
+  type: "rejoin";
 };
 
 interface Held {
@@ -57,9 +64,19 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
     super();
   }
 
-  /** Kernels are not restarted: a container's state cannot be recreated. */
+  /**
+   * Kernels are not restarted: a container's state cannot be recreated. A
+   * request the runner refused (a missing file, a bad path) already failed
+   * the caller's ask; the kernel itself is fine and carries on.
+   */
   override supervisorStrategy(): SupervisorStrategy {
-    return { kind: "one_for_one", decide: () => "stop" };
+    return {
+      kind: "one_for_one",
+      decide: (err) =>
+        err instanceof Error && err.name === "KernelRequestError"
+          ? "resume"
+          : "stop",
+    };
   }
 
   override async preStart(): Promise<void> {
@@ -85,6 +102,10 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
         info: await this.#info(),
       });
       return;
+    }
+    if (raw.type === "rejoin") {
+      this.#joined = false;
+      return await this.#join();
     }
     if (raw.type === "kernel-ended") {
       const held = this.#kernels.get(raw.kernelId);
@@ -118,11 +139,13 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
   async #join(): Promise<void> {
     try {
       const res = await this.opts.registry.ask<
-        { ok: boolean; knownKernels: string[] }
+        { ok: boolean; reason?: string; knownKernels: string[] }
       >(
         { type: "agent.join", info: await this.#info() },
         { timeoutMs: 5000 },
       );
+      // Refused (e.g. an unknown scaling group): not joined, retried.
+      if (!res.ok) throw new Error(`refused: ${res.reason ?? "no reason"}`);
       this.#joined = true;
       await this.#forgetUnknown(res.knownKernels);
       this.#announce();

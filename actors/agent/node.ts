@@ -124,6 +124,17 @@ export async function startAgent(config: AgentConfig) {
   const ref = system.spawn(() => (current = new AgentActor(options)), {
     name: "agent",
   }) as ActorRef<AgentMsg>;
+  // A manager that restarted is a new incarnation: join it again, so it
+  // re-attaches this agent's kernels to their sessions.
+  // After a link loss the manager may also have declared this agent down,
+  // ending the watches on its kernels: join again on "reachable" too.
+  const rejoin = (e: { node: string }) => {
+    if (e.node === managerNode) {
+      (ref as unknown as ActorRef<{ type: "rejoin" }>).tell({ type: "rejoin" });
+    }
+  };
+  cluster.on("up", rejoin);
+  cluster.on("reachable", rejoin);
   console.error(
     `agent ${config.id}: joined ${managerUrl} (capacity ${
       JSON.stringify(host.capacity())

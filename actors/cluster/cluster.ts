@@ -878,7 +878,13 @@ export class Cluster implements Transport {
     }
   }
 
-  /** Runs every half heartbeat: checks the detectors each time, sends heartbeats every other time. */
+  /**
+   * Runs every half heartbeat: checks the detectors each time, sends
+   * heartbeats every other time. A link that carried any frame since the
+   * previous beat skips its heartbeat: the peer's detector counts every
+   * frame as a sign of life, so an agent's own 1 s status tells already do
+   * the job (at most ~2 beats of silence, well inside the acceptable pause).
+   */
   #tick() {
     const now = performance.now();
     const beat = (this.#ticks++ & 1) === 0;
@@ -891,11 +897,21 @@ export class Cluster implements Transport {
       }
       const last = m.links[m.links.length - 1];
       if (beat && last !== undefined) {
-        hb ??= encodeEnvelope([Kind.HEARTBEAT, Date.now()]);
-        last.sendUrgent(hb);
+        const sent = last.framesOut + last.queued;
+        const mark = this.#beatMarks.get(last);
+        if (mark === undefined || mark === sent) {
+          hb ??= encodeEnvelope([Kind.HEARTBEAT, Date.now()]);
+          last.sendUrgent(hb);
+          this.#beatMarks.set(last, sent + 1);
+        } else {
+          this.#beatMarks.set(last, sent);
+        }
       }
     }
   }
+
+  /** Frames sent (or queued) on a link as of the previous beat. */
+  readonly #beatMarks = new WeakMap<Link, number>();
 
   #linkTo(node: string): Link | undefined {
     const m = this.#members.get(node);

@@ -8,7 +8,6 @@
 
 import type { ActorRef, Entities } from "../runtime/types.ts";
 import type { AdminDeps } from "../../routes/deps.ts";
-import type { ClusterAdminDeps } from "../../routes/admin.ts";
 import { listImages } from "../../images/build.ts";
 import { DomainError } from "./errors.ts";
 import type {
@@ -49,7 +48,7 @@ const view = (k: Keypair) => ({
 
 export function createAdminDeps(
   w: AdminWiring,
-): AdminDeps & ClusterAdminDeps {
+): AdminDeps {
   const agents = () =>
     w.system.refFor<AgentsMsg>({ node: MANAGER_NODE, path: PATHS.agents });
   const scheduler = () =>

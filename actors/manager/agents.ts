@@ -43,6 +43,8 @@ interface Entry {
 
 export class AgentRegistryActor extends Actor<AgentsMsg> {
   #agents = new Map<string, Entry>();
+  /** Agents the store refused, with the reason last logged. */
+  #refused = new Map<string, string>();
 
   constructor(
     readonly store: AgentsStorePort,
@@ -59,7 +61,7 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
     if (raw.type === "agent.heartbeat") {
       // The hot path: a known, live agent is updated in place, synchronously.
       const e = this.#agents.get(raw.info.id);
-      if (e?.alive && e.info.draining === raw.info.draining) {
+      if (e?.alive && sameCapacity(e.info, raw.info)) {
         e.info = raw.info;
         e.lastSeen = Date.now();
         return undefined;
@@ -103,6 +105,17 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
   async #seen(info: AgentInfo, join: boolean): Promise<unknown> {
     let e = this.#agents.get(info.id);
     const wasAlive = e?.alive ?? false;
+    if (join || !wasAlive) {
+      // Stored first: an agent the store refuses (a scaling group nobody
+      // created) is answered with the reason and kept out of the registry,
+      // instead of failing this actor (which would restart the tree).
+      try {
+        await this.store.upsertAgent(info, "ALIVE");
+      } catch (err) {
+        return await this.#refuse(info, join, err);
+      }
+      this.#refused.delete(info.id);
+    }
     if (!e) {
       e = {
         info,
@@ -117,13 +130,14 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
     // wins when it changes; an admin drain not yet applied stays in force.
     const drainChanged = e.info.draining !== info.draining;
     if (drainChanged) e.draining = info.draining;
+    const changed = !sameCapacity(e.info, info);
     e.info = info;
     e.lastSeen = Date.now();
     e.alive = true;
-    if (drainChanged && !join && wasAlive) this.#feed();
+    // Drain flag, total slots or group changed: the scheduler's view too.
+    if (changed && !join && wasAlive) this.#feed();
     if (join || !wasAlive) {
       this.ctx.watch(e.ref);
-      await this.store.upsertAgent(info, "ALIVE");
       this.#feed();
     }
     if (join) {
@@ -133,6 +147,30 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Answers a join the store refused, and logs the reason once per agent and
+   * reason. The agent retries on its next heartbeat, so creating the scaling
+   * group (`PUT /x/admin/scaling-groups/{name}`) lets it in.
+   */
+  async #refuse(
+    info: AgentInfo,
+    join: boolean,
+    err: unknown,
+  ): Promise<unknown> {
+    const reason = refusalReason(info, err);
+    if (this.#refused.get(info.id) !== reason) {
+      this.#refused.set(info.id, reason);
+      console.error(`agents: refused agent ${info.id}: ${reason}`);
+    }
+    if (!join) return undefined;
+    // Kernels the manager knows there stay known: a refused agent must not
+    // read the answer as "forget everything".
+    const knownKernels = await this.store.liveKernelsOn(info.id).catch(
+      () => [] as string[],
+    );
+    return { ok: false, reason, knownKernels };
   }
 
   async #lost(id: string, status: "LOST" | "TERMINATED"): Promise<void> {
@@ -156,6 +194,37 @@ export class AgentRegistryActor extends Actor<AgentsMsg> {
     }));
     this.scheduler.tell({ type: "agents", agents });
   }
+}
+
+/**
+ * Whether a heartbeat leaves the scheduler's view of the agent as it was:
+ * same drain flag, scaling group and total slots. Then the registry only
+ * refreshes its entry (no scheduling pass, no store write).
+ */
+function sameCapacity(a: AgentInfo, b: AgentInfo): boolean {
+  if (a.draining !== b.draining || a.scalingGroup !== b.scalingGroup) {
+    return false;
+  }
+  const x = a.resourceSlots, y = b.resourceSlots;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] !== y[k]) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
+}
+
+/** Why the store refused an agent, in words an operator can act on. */
+export function refusalReason(info: AgentInfo, err: unknown): string {
+  const e = err as { code?: string; constraint_name?: string } | undefined;
+  if (e?.code === "23503") {
+    return `unknown scaling group "${info.scalingGroup}": create it first ` +
+      `(PUT /x/admin/scaling-groups/${info.scalingGroup})`;
+  }
+  return `the manager could not register it: ${
+    err instanceof Error ? err.message : String(err)
+  }`;
 }
 
 function view(e: Entry): Record<string, unknown> {

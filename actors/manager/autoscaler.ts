@@ -9,8 +9,11 @@
  * - scale out: start agents for pending demand, the free-capacity target
  *   and the minimum, up to the maximum;
  * - scale in (only with nothing pending and nothing booting): an agent that
- *   runs sessions or hosts protected work (policies/protection.ts) is
- *   drained, never stopped; it is stopped once empty;
+ *   runs sessions is drained; it is stopped once empty, or after the
+ *   group's `drainTimeoutSeconds` if none of its sessions is protected. An
+ *   agent hosting a protected session (its `config.scale_in_protected`, or
+ *   the group's rules: batch sessions, sessions older than N minutes; see
+ *   policies/protection.ts) is drained but never stopped by scale-in;
  * - an agent that stops answering (registry: not ALIVE) is stopped by force,
  *   and so is one an admin stops (`force-stop`), protected or not.
  *
@@ -168,6 +171,8 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
   #timer?: ReturnType<typeof setInterval>;
   #starting = new Map<string, number>();
   #stopping = new Set<string>();
+  /** When this actor first saw each agent draining (for the drain deadline). */
+  #draining = new Map<string, number>();
   #last?: AutoscalerStatus["last"];
 
   constructor(
@@ -286,6 +291,7 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
           now,
         ),
         draining: !v.schedulable,
+        drainingSince: this.#drainSince(v.id, !v.schedulable, now),
         healthy: v.status === "ALIVE",
         startedAt: Date.parse(v.lastSeen) || 0,
       });
@@ -317,18 +323,24 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
       this.#starting.size === 0;
     const decision = decideScaleIn(
       calm ? agents : agents.filter((a) => a.healthy === false),
-      calm ? bounds : { minAgents: 0, maxAgents: Infinity },
+      {
+        ...(calm ? bounds : { minAgents: 0, maxAgents: Infinity }),
+        drainDeadlineMs: (cfg.drainTimeoutSeconds ?? Infinity) * 1000,
+        now,
+      },
     );
     for (const d of decision.drain) {
       if (!driver.owns(d.agentId)) continue;
-      this.#log(`drain ${d.agentId} (${d.reason}: busy or protected)`);
+      this.#log(`drain ${d.agentId} (${d.reason}: busy)`);
       registry.tell({ type: "drain", id: d.agentId, draining: true });
     }
     for (const s of decision.stop) {
       if (!driver.owns(s.agentId)) continue;
       this.#log(`stop ${s.agentId} (${s.reason})`);
       this.#stopping.add(s.agentId);
-      await driver.stop(s.agentId, { force: s.reason === "unhealthy" });
+      await driver.stop(s.agentId, {
+        force: s.reason === "unhealthy" || s.reason === "drain-deadline",
+      });
     }
     if (out.add || decision.drain.length || decision.stop.length) {
       this.#last = {
@@ -350,6 +362,15 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
       const id = `${this.config.idPrefix}-${this.group}-${n}`;
       if (!taken.has(id)) return id;
     }
+  }
+
+  #drainSince(id: string, draining: boolean, now: number): number | undefined {
+    if (!draining) {
+      this.#draining.delete(id);
+      return undefined;
+    }
+    if (!this.#draining.has(id)) this.#draining.set(id, now);
+    return this.#draining.get(id);
   }
 
   #log(line: string): void {

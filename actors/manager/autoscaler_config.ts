@@ -40,6 +40,12 @@ export const AutoscalerConfig = z.object({
   idPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/).default("auto"),
   /** Time between decisions. */
   intervalMs: z.number().int().min(200).max(600_000).default(5000),
+  /**
+   * Seconds a scale-in drain waits for unprotected sessions before it stops
+   * their agent anyway (null: wait for them to end). Protected sessions are
+   * always waited for.
+   */
+  drainTimeoutSeconds: z.number().int().positive().nullable().default(null),
   /** Which sessions protect their agent from scale-in. */
   protection: ProtectionRulesSchema.default({
     batchSessions: false,

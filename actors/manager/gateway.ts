@@ -161,8 +161,12 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
           if (status === "ERROR" || status === "CANCELLED") {
             const info = await ref.ask<SessionInfo>({ type: "info" }, ASK)
               .catch(() => undefined);
+            // CANCELLED before it ran: no agent could ever host it (the
+            // scheduler refused it) or it was destroyed while pending.
             throw new DomainError(
-              "kernel-creation-failed",
+              status === "CANCELLED"
+                ? "instance-not-available"
+                : "kernel-creation-failed",
               info?.statusInfo ?? `session ended in ${status}`,
               {
                 sessionId: reply.sessionId,
@@ -296,10 +300,17 @@ function rowInfo(r: SessionRow): SessionInfo {
 /** Frames of a streamed run, coalesced every FLUSH_MS. */
 function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
   async function* frames(): AsyncGenerator<StreamFrame> {
+    let askedInput = false;
     while (true) {
       await run.wait(FLUSH_MS);
       const r = run.take();
-      if (r.console.length === 0 && r.status === "continued") {
+      // While the program waits for input, `wait` resolves at once and
+      // `take` keeps answering waiting-input: report it once, then poll on
+      // the clock (a microtask-only loop would starve the event loop, and
+      // with it the input frame that would end the wait).
+      const repeat = r.status === "waiting-input" && askedInput;
+      askedInput = r.status === "waiting-input";
+      if (r.console.length === 0 && (r.status === "continued" || repeat)) {
         await new Promise((res) => setTimeout(res, FLUSH_MS));
         continue;
       }

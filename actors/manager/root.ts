@@ -18,6 +18,25 @@
  * entities outside this tree: one crashing restarts alone on its next
  * message, from the store.
  *
+ * Per subtree, concretely:
+ * - **the scheduler crashes**: the scheduler, the agent registry, the
+ *   sessions parent (so every SessionActor) and the autoscaler restart, in
+ *   that order. The new scheduler starts empty; the registry re-joins every
+ *   agent on its next heartbeat and feeds the capacity view; each restarted
+ *   SessionActor re-announces its placement (`placed`) or re-enqueues its
+ *   PENDING request, so the queue and the room taken come back from the
+ *   store. Kernels and agents are untouched (tests/scheduling_test.ts
+ *   crashes it through the debug hook).
+ * - **the agent registry crashes**: the registry, sessions and autoscaler
+ *   restart; the scheduler keeps its queue and gets a fresh capacity view.
+ * - **one SessionActor crashes**: only it restarts, from its stored row.
+ * - **the autoscaler crashes**: one group's actor restarts alone (its parent
+ *   is one_for_one); the agents it started keep running and are re-adopted
+ *   by id.
+ * - **a keypair actor crashes**: only that keypair's entity restarts, on its
+ *   next message, reloading policy and counters from the store; no session
+ *   or scheduler state is touched.
+ *
  * More than 10 restarts in a minute escalates: the manager stops rather than
  * flapping.
  *

@@ -17,12 +17,20 @@ const STOPPING = new Set([
   "finished",
   "exec-timeout",
   "waiting-input",
-  "clean-finished",
-  "build-finished",
   "error",
 ]);
 /** Statuses after which the run is over. */
 const FINAL = new Set(["finished", "exec-timeout", "error"]);
+/** Batch stages: each is reported once, in order, with its own output. */
+const STAGES = new Set(["clean-finished", "build-finished"]);
+
+/** A stage report waiting for the client's next poll. */
+interface StageReport {
+  status: string;
+  exitCode: number | null;
+  options: Record<string, unknown> | null;
+  console: ConsoleItem[];
+}
 
 /** Most output kept for one poll; the rest is replaced by a notice (a runaway print cannot exhaust manager memory). */
 export const MAX_PENDING_CHARS = 4 * 1024 * 1024;
@@ -36,6 +44,12 @@ export class Run {
   #chars = 0;
   #cut = false;
   #changed: (() => void)[] = [];
+  /**
+   * Stages reported but not yet taken. A stage and the next status can
+   * arrive before the client polls again (a fast exec after a build); each
+   * stage keeps its own place in line so none is overwritten.
+   */
+  #stages: StageReport[] = [];
   #listeners = new Set<() => void>();
 
   constructor(readonly runId: string, readonly mode: string) {}
@@ -70,9 +84,17 @@ export class Run {
     exitCode: number | null = null,
     options: Record<string, unknown> | null = null,
   ): void {
-    this.status = status;
-    this.exitCode = exitCode;
-    this.options = options;
+    if (STAGES.has(status) && !this.final) {
+      // The output so far belongs to this stage; the run goes on.
+      this.#stages.push({ status, exitCode, options, console: this.#console });
+      this.#console = [];
+      this.#chars = 0;
+      this.#cut = false;
+    } else {
+      this.status = status;
+      this.exitCode = exitCode;
+      this.options = options;
+    }
     this.#notify(true);
   }
 
@@ -83,6 +105,17 @@ export class Run {
 
   /** Drains the output gathered so far into an API result. */
   take(): ExecuteResult {
+    const stage = this.#stages.shift();
+    if (stage) {
+      return {
+        runId: this.runId,
+        status: stage.status,
+        exitCode: stage.exitCode,
+        console: stage.console,
+        files: [],
+        options: stage.options,
+      };
+    }
     const stopping = STOPPING.has(this.status);
     const result: ExecuteResult = {
       runId: this.runId,
@@ -95,16 +128,12 @@ export class Run {
     this.#console = [];
     this.#chars = 0;
     this.#cut = false;
-    // A stage is reported once; the client's next "continue" waits for the next one.
-    if (this.status === "clean-finished" || this.status === "build-finished") {
-      this.status = "running";
-    }
     return result;
   }
 
   /** Resolves when the run reaches a status that ends a poll, or after `ms`. */
   wait(ms: number): Promise<void> {
-    if (STOPPING.has(this.status)) return Promise.resolve();
+    if (this.#stopping()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -123,6 +152,11 @@ export class Run {
     return () => this.#listeners.delete(fn);
   }
 
+  /** A poll would return now: a stage report waits, or the status ends polls. */
+  #stopping(): boolean {
+    return this.#stages.length > 0 || STOPPING.has(this.status);
+  }
+
   #append(item: ConsoleItem): void {
     const last = this.#console.at(-1);
     if (
@@ -136,7 +170,7 @@ export class Run {
   }
 
   #notify(statusChanged: boolean): void {
-    if (statusChanged && STOPPING.has(this.status)) {
+    if (statusChanged && this.#stopping()) {
       const waiters = this.#changed;
       this.#changed = [];
       for (const w of waiters) w();

@@ -28,6 +28,27 @@ export interface Pending<T> {
 /** How long a long-poll waits before answering `continued`. */
 export const POLL_MS = 2000;
 
+/**
+ * How long a session keeps its kernel after the kernel's agent node went
+ * down (a crash, a restart, a manager restart) before it gives the kernel
+ * up and goes to ERROR. A restarted agent re-adopts its containers and says
+ * so (`kernel.adopted`); within this grace the session stays RUNNING.
+ */
+export const KERNEL_REJOIN_GRACE_MS = graceFromEnv(30_000);
+
+/** `BAI_KERNEL_REJOIN_GRACE_MS` overrides the grace (tests shorten it). */
+function graceFromEnv(fallback: number): number {
+  try {
+    const v = Number(Deno.env.get("BAI_KERNEL_REJOIN_GRACE_MS"));
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  } catch {
+    return fallback; // no env permission
+  }
+}
+
+/** While a kernel is away, how often the session asks its agent whether the kernel is back. */
+export const KERNEL_AWAY_POLL_MS = 1_000;
+
 export type SessionMsg =
   | { type: "info" }
   | { type: "scheduled"; agentId: string }
@@ -54,11 +75,29 @@ export type SessionMsg =
   | { type: "restart" }
   | { type: "wait-status"; statuses: string[]; timeoutMs: number }
   | { type: "tick"; now: number }
+  | {
+    type: "kernel.adopted";
+    kernelId: string;
+    agentId: string;
+    containerId?: string;
+  }
+  | { type: "kernel.away-expired"; kernelId: string; since: number }
   | RunEvent
   | KernelGone;
 
 const LIVE_KERNEL = new Set(["RUNNING", "RESTARTING"]);
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
+const CREATING = new Set(["SCHEDULED", "PREPARING", "RESTARTING"]);
+
+/** The kernel's agent node is down; the session waits for it to come back. */
+interface Away {
+  since: number;
+  reason: string;
+  grace: ReturnType<typeof setTimeout>;
+  poll: ReturnType<typeof setInterval>;
+}
+
+type ExecMsg = Extract<KernelMsg, { type: "exec" }>;
 
 export class SessionActor extends Actor<SessionMsg> {
   #row!: SessionRow;
@@ -66,6 +105,16 @@ export class SessionActor extends Actor<SessionMsg> {
   #run?: Run;
   #statusWaiters: { statuses: string[]; resolve: (s: string) => void }[] = [];
   #destroying?: Promise<{ stats: Record<string, unknown> }>;
+  #away?: Away;
+  /** A run asked for while the kernel was away: sent once it is back. */
+  #deferred?: { run: Run; msg: ExecMsg };
+  /**
+   * Re-activated from the store with a live kernel (manager restart, or this
+   * actor restarted by its supervisor): runs started before are lost here.
+   */
+  #restored = false;
+  /** Whether an exec went to the kernel since this actor was re-activated. */
+  #sentSinceRestore = false;
 
   constructor(readonly id: string, readonly svc: ManagerServices) {
     super();
@@ -92,22 +141,94 @@ export class SessionActor extends Actor<SessionMsg> {
         slots: row.requestedSlots,
       });
     }
-    if (row.kernelId && row.agentId && LIVE_KERNEL.has(row.status)) {
-      this.#attachKernel(row.agentId, row.kernelId);
+    this.#resume(row);
+  }
+
+  /**
+   * Picks up work the previous incarnation of this actor (or of the manager)
+   * left in the middle: a kernel being created is asked for again (the agent
+   * answers for one it already made), a destroy is finished, a running
+   * kernel is re-watched.
+   */
+  #resume(row: SessionRow): void {
+    if (row.kernelId && row.agentId) {
+      if (row.status === "SCHEDULED" || row.status === "PREPARING") {
+        const { agentId, kernelId } = row;
+        const go = row.status === "SCHEDULED"
+          ? this.#transition("PREPARING", "creating kernel (resumed)")
+          : Promise.resolve();
+        void go.then(
+          () =>
+            this.#createKernel(
+              agentId,
+              kernelId,
+              Date.now() + KERNEL_REJOIN_GRACE_MS,
+            ),
+          (err) =>
+            this.self().tell({
+              type: "create-failed",
+              reason: `kernel creation failed: ${errorText(err)}`,
+            }),
+        );
+        return;
+      }
+      if (row.status === "RESTARTING") {
+        this.#createKernel(
+          row.agentId,
+          row.kernelId,
+          Date.now() + KERNEL_REJOIN_GRACE_MS,
+        );
+        return;
+      }
     }
+    if (row.status === "TERMINATING") {
+      this.self().tell({
+        type: "destroy",
+        reason: row.statusInfo ?? "terminating (resumed)",
+      });
+      return;
+    }
+    if (row.kernelId && row.agentId && LIVE_KERNEL.has(row.status)) {
+      this.#restored = row.status === "RUNNING";
+      // If the agent is not connected (yet), the watch answers node-down at
+      // once and the session waits for the agent (see #goAway).
+      this.#attachKernel(row.agentId, row.kernelId);
+      if (this.#restored) {
+        // Runs the previous incarnation started are lost: stop them, so the
+        // kernel is free for the next one. Told now, it waits in the link's
+        // order before any exec; a down agent drops it (harmless).
+        this.#kernel!.tell({ type: "interrupt" });
+      }
+    }
+  }
+
+  override postStop(): void {
+    this.#clearAway();
+  }
+
+  /** The next incarnation starts from the store; this one's timers go. */
+  override preRestart(): void {
+    this.#clearAway();
   }
 
   override onTerminated(t: Terminated): void {
     if (
-      t.ref.path === this.#kernel?.path && !ENDED.has(this.#row.status) &&
-      this.#row.status !== "TERMINATING"
+      t.ref.node !== this.#kernel?.node || t.ref.path !== this.#kernel?.path ||
+      ENDED.has(this.#row.status) || this.#row.status === "TERMINATING"
     ) {
-      this.self().tell({
-        type: "kernel.gone",
-        kernelId: this.#row.kernelId ?? "",
-        reason: reasonText(t),
-      });
+      return;
     }
+    if (t.reason.kind === "node-down" && this.#row.status === "RUNNING") {
+      // The agent may come back with the container still running (it
+      // re-adopts containers on restart): wait for it, a while.
+      this.#goAway(reasonText(t));
+      return;
+    }
+    this.self().tell({
+      type: "kernel.gone",
+      kernelId: this.#row.kernelId ?? "",
+      reason: reasonText(t),
+    });
   }
 
   receive(msg: SessionMsg): unknown {
@@ -123,7 +244,11 @@ export class SessionActor extends Actor<SessionMsg> {
       case "created":
         return this.#onCreated(msg);
       case "create-failed":
-        return this.#transition("ERROR", msg.reason);
+        // Late news of a creation the session no longer waits for is dropped.
+        if (!CREATING.has(this.#row.status)) return;
+        return this.#transition("ERROR", msg.reason, {
+          terminatedAt: Date.now(),
+        });
       case "execute":
         return this.#execute(msg);
       case "stream":
@@ -140,6 +265,10 @@ export class SessionActor extends Actor<SessionMsg> {
         return this.#onRunEvent(msg);
       case "kernel.gone":
         return this.#onKernelGone(msg);
+      case "kernel.adopted":
+        return this.#onAdopted(msg);
+      case "kernel.away-expired":
+        return this.#onAwayExpired(msg.kernelId, msg.since);
       case "destroy":
         return this.#destroy(msg.reason);
       case "restart":
@@ -155,6 +284,7 @@ export class SessionActor extends Actor<SessionMsg> {
 
   #info(): SessionInfo {
     const r = this.#row;
+    const away = this.#away;
     return {
       sessionId: r.id,
       sessionName: r.name,
@@ -162,7 +292,7 @@ export class SessionActor extends Actor<SessionMsg> {
       image: r.image,
       type: r.type,
       status: r.status,
-      statusInfo: r.statusInfo,
+      statusInfo: away ? away.reason : r.statusInfo,
       age: (r.terminatedAt ?? Date.now()) - r.createdAt,
       creationTime: new Date(r.createdAt).toISOString(),
       terminationTime: r.terminatedAt
@@ -249,7 +379,12 @@ export class SessionActor extends Actor<SessionMsg> {
     this.#createKernel(agentId, kernelId);
   }
 
-  #createKernel(agentId: string, kernelId: string): void {
+  /**
+   * Asks the agent for the kernel. With `retryUntil` (a resumed creation,
+   * the agent possibly not connected yet) a failure is retried every second
+   * until then.
+   */
+  #createKernel(agentId: string, kernelId: string, retryUntil = 0): void {
     const agent = this.svc.agentRef(agentId);
     const r = this.#row;
     const create: AgentMsg = {
@@ -272,11 +407,19 @@ export class SessionActor extends Actor<SessionMsg> {
           agentId,
           containerId: res.containerId,
         }),
-      (err) =>
+      (err) => {
+        if (Date.now() < retryUntil) {
+          setTimeout(
+            () => this.#createKernel(agentId, kernelId, retryUntil),
+            1_000,
+          );
+          return;
+        }
         self.tell({
           type: "create-failed",
           reason: `kernel creation failed: ${errorText(err)}`,
-        }),
+        });
+      },
     );
   }
 
@@ -320,7 +463,15 @@ export class SessionActor extends Actor<SessionMsg> {
 
   #kernelAsk(msg: KernelMsg, timeoutMs = 30_000): Promise<unknown> {
     try {
-      return this.#requireRunning().ask(msg, { timeoutMs });
+      const kernel = this.#requireRunning();
+      if (this.#away) {
+        if (msg.type === "interrupt") {
+          this.#cancelDeferred("interrupted before it could start");
+          return Promise.resolve({ ok: true });
+        }
+        throw new DomainError("service-unavailable", this.#away.reason);
+      }
+      return kernel.ask(msg, { timeoutMs });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -353,13 +504,17 @@ export class SessionActor extends Actor<SessionMsg> {
         );
       }
     } else {
+      if (!run && this.#restored) {
+        // A run of the previous manager incarnation: its output is lost.
+        return { wait: Promise.resolve(lostRun(msg.runId)) };
+      }
       if (!run || run.runId !== msg.runId) {
         throw new DomainError(
           "invalid-api-params",
           `No run with id ${msg.runId} in this session.`,
         );
       }
-      if (msg.mode === "input") {
+      if (msg.mode === "input" && !this.#away) {
         kernel.tell({ type: "input", runId: msg.runId, text: msg.code });
         run.resume();
       }
@@ -385,21 +540,145 @@ export class SessionActor extends Actor<SessionMsg> {
       opts.build = options.build ?? null;
       opts.exec = options.exec ?? null;
     }
-    kernel.ask({
+    const exec: ExecMsg = {
       type: "exec",
       runId,
       mode: mode as "query" | "batch",
       code,
       opts,
-    }, { timeoutMs: 30_000 }).catch(
+    };
+    if (this.#away) this.#deferred = { run, msg: exec };
+    else this.#sendExec(kernel, run, exec);
+    void this.svc.store.touch(this.#row.id, this.#row.numQueries).catch(
+      () => undefined,
+    );
+    return run;
+  }
+
+  #sendExec(kernel: ActorRef<KernelMsg>, run: Run, exec: ExecMsg): void {
+    this.#sentSinceRestore = true;
+    kernel.ask(exec, { timeoutMs: 30_000 }).catch(
       (err) => {
         if (run.final) return;
         run.push(["stderr", `kernel unreachable: ${errorText(err)}\n`]);
         run.setStatus("finished", 1);
       },
     );
-    void this.svc.store.touch(this.#row.id, this.#row.numQueries);
-    return run;
+  }
+
+  #cancelDeferred(why: string): void {
+    const d = this.#deferred;
+    this.#deferred = undefined;
+    if (!d || d.run.final) return;
+    d.run.push(["stderr", `${why}\n`]);
+    d.run.setStatus("finished", 1);
+  }
+
+  /** The kernel's node went down: keep the session RUNNING for a grace period. */
+  #goAway(why: string): void {
+    if (this.#away) return;
+    const agentId = this.#row.agentId ?? "";
+    const kernelId = this.#row.kernelId ?? "";
+    const since = Date.now();
+    const run = this.#run;
+    if (run && !run.final) {
+      if (this.#deferred?.run === run) {
+        // Not started yet: it waits for the kernel too.
+      } else {
+        // Its events were flowing from the agent that went away: its outcome
+        // is unknown, so it ends here, saying so.
+        run.push([
+          "stderr",
+          `\nkernel unreachable: ${why}; this run's outcome is unknown ` +
+          `(the session waits up to ${
+            KERNEL_REJOIN_GRACE_MS / 1000
+          } s for the agent to return)\n`,
+        ]);
+        run.setStatus("finished", 137);
+      }
+    }
+    const self = this.self();
+    const agent = this.svc.agentRef(agentId);
+    let asking = false;
+    const poll = setInterval(() => {
+      // A pull beside the agent's push (`kernel.adopted`), which can be
+      // missed (told before this actor was re-activated after a manager restart).
+      if (asking) return;
+      asking = true;
+      agent.ask<{ kernelId: string; containerId: string }[]>(
+        { type: "kernel.list" },
+        { timeoutMs: 2_000 },
+      ).then((list) => {
+        const k = Array.isArray(list)
+          ? list.find((x) => x?.kernelId === kernelId)
+          : undefined;
+        if (k) {
+          self.tell({
+            type: "kernel.adopted",
+            kernelId,
+            agentId,
+            containerId: k.containerId,
+          });
+        }
+      }, () => undefined).finally(() => asking = false);
+    }, KERNEL_AWAY_POLL_MS);
+    const grace = setTimeout(
+      () => self.tell({ type: "kernel.away-expired", kernelId, since }),
+      KERNEL_REJOIN_GRACE_MS,
+    );
+    this.#away = {
+      since,
+      reason: `kernel unreachable: ${why}; waiting up to ${
+        KERNEL_REJOIN_GRACE_MS / 1000
+      } s for it to return`,
+      grace,
+      poll,
+    };
+  }
+
+  #clearAway(): void {
+    const a = this.#away;
+    if (!a) return;
+    this.#away = undefined;
+    clearTimeout(a.grace);
+    clearInterval(a.poll);
+  }
+
+  /** The kernel's agent is back and holds the kernel again. */
+  #onAdopted(
+    msg: { kernelId: string; agentId: string; containerId?: string },
+  ): void {
+    if (
+      typeof msg.kernelId !== "string" || msg.kernelId !== this.#row.kernelId ||
+      msg.agentId !== this.#row.agentId || this.#row.status !== "RUNNING" ||
+      !this.#away
+    ) {
+      return; // not ours, or not waiting for it (a duplicate)
+    }
+    this.#clearAway();
+    if (typeof msg.containerId === "string" && msg.containerId) {
+      this.#row.containerId = msg.containerId;
+    }
+    this.#attachKernel(msg.agentId, msg.kernelId);
+    if (this.#restored && !this.#sentSinceRestore) {
+      // The interrupt told at re-activation found no agent: stop lost runs now.
+      this.#kernel!.tell({ type: "interrupt" });
+    }
+    const d = this.#deferred;
+    this.#deferred = undefined;
+    if (d && !d.run.final && this.#kernel) {
+      this.#sendExec(this.#kernel, d.run, d.msg);
+    }
+  }
+
+  async #onAwayExpired(kernelId: string, since: number): Promise<void> {
+    if (!this.#away || this.#away.since !== since) return;
+    if (kernelId !== this.#row.kernelId) return;
+    const why = `agent ${this.#row.agentId} did not bring the kernel back ` +
+      `within ${KERNEL_REJOIN_GRACE_MS / 1000} s (${this.#away.reason})`;
+    this.#clearAway();
+    this.#cancelDeferred(`kernel lost: ${why}`);
+    await this.#onKernelGone({ type: "kernel.gone", kernelId, reason: why });
   }
 
   #stream(
@@ -428,7 +707,7 @@ export class SessionActor extends Actor<SessionMsg> {
 
   #input(runId: string, text: string): void {
     const run = this.#run;
-    if (!run || run.runId !== runId) return;
+    if (!run || run.runId !== runId || this.#away) return;
     this.#requireRunning().tell({ type: "input", runId, text });
     run.resume();
   }
@@ -473,11 +752,22 @@ export class SessionActor extends Actor<SessionMsg> {
       return;
     }
     if (this.#row.status === "RESTARTING") return; // the old kernel of a restart
+    this.#clearAway();
+    this.#deferred = undefined;
     if (this.#run && !this.#run.final) {
       this.#run.push(["stderr", `\nkernel ended: ${msg.reason}\n`]);
       this.#run.setStatus("finished", 137);
     }
-    if (msg.stats) await this.svc.store.recordUsage(this.#row, msg.stats);
+    if (msg.stats) {
+      try {
+        await this.svc.store.recordUsage(this.#row, msg.stats);
+      } catch (err) {
+        // Metering must not keep a session from ending.
+        console.error(
+          `session ${this.#row.id}: usage not recorded: ${errorText(err)}`,
+        );
+      }
+    }
     await this.#transition(
       this.#row.status === "TERMINATING" ? "TERMINATED" : "ERROR",
       msg.reason,
@@ -502,6 +792,9 @@ export class SessionActor extends Actor<SessionMsg> {
       return { wait: Promise.resolve({ stats: {} }) };
     }
     const kernelLive = Boolean(row.kernelId && row.agentId);
+    const wasAway = Boolean(this.#away);
+    this.#clearAway();
+    this.#deferred = undefined;
     await this.#transition("TERMINATING", reason);
     if (this.#kernel) this.ctx.unwatch(this.#kernel);
     if (this.#run && !this.#run.final) this.#run.setStatus("finished", 137);
@@ -517,7 +810,8 @@ export class SessionActor extends Actor<SessionMsg> {
             { stats?: Record<string, number> }
           >(
             { type: "kernel.destroy", kernelId, reason },
-            { timeoutMs: 30_000 },
+            // An away agent may be back soon, or never: do not hold the caller long.
+            { timeoutMs: wasAway ? 5_000 : 30_000 },
           );
           stats = res?.stats ?? {};
         } catch (err) {
@@ -542,6 +836,9 @@ export class SessionActor extends Actor<SessionMsg> {
         "generic-bad-request",
         `The session is ${row.status}, not RUNNING.`,
       );
+    }
+    if (this.#away) {
+      throw new DomainError("service-unavailable", this.#away.reason);
     }
     const agentId = row.agentId;
     const oldKernel = row.kernelId;
@@ -574,6 +871,22 @@ export class SessionActor extends Actor<SessionMsg> {
     const verdict = this.svc.expiry(this.#row, now);
     if (verdict) await this.#destroy(verdict);
   }
+}
+
+/** The answer to a poll of a run the previous manager incarnation was running. */
+function lostRun(runId: string): ExecuteResult {
+  return {
+    runId,
+    status: "finished",
+    exitCode: 137,
+    console: [[
+      "stderr",
+      "run lost: the manager restarted while it was running; its outcome " +
+      "is unknown and its output is gone (the kernel and its state remain)\n",
+    ]],
+    files: [],
+    options: null,
+  };
 }
 
 function errorText(err: unknown): string {

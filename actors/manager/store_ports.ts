@@ -29,6 +29,13 @@ export type StorePorts =
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
 
+/** A non-negative integer from a reported figure (NaN, negative or missing: 0). */
+function whole(n: number | undefined): number {
+  return typeof n === "number" && Number.isFinite(n) && n > 0
+    ? Math.round(n)
+    : 0;
+}
+
 export function storePorts(store: Store): StorePorts {
   const currentKernel = async (
     sessionId: string,
@@ -70,6 +77,16 @@ export function storePorts(store: Store): StorePorts {
       const s0 = await store.sessions.get(id);
       if (!s0) throw new DomainError("object-not-found", "No such session.");
       if (patch.kernelId) {
+        // A restart's new kernel replaces the old one (which the agent
+        // destroys): the old one is no longer live, so an agent that
+        // rejoins does not keep it.
+        const prev = await currentKernel(id);
+        if (prev && prev.id !== patch.kernelId && !prev.terminatedAt) {
+          await store.kernels.update(prev.id, {
+            status: "TERMINATED",
+            terminatedAt: new Date(),
+          });
+        }
         await store.kernels.insert({
           id: patch.kernelId,
           sessionId: id,
@@ -116,11 +133,14 @@ export function storePorts(store: Store): StorePorts {
         kernelId: row.kernelId,
         sessionId: row.id,
         accessKey: row.accessKey,
-        cpuMs: stats.cpuMs ?? 0,
-        memPeakKib: stats.memPeakKiB ?? 0,
-        memKibMs: (stats.memKiB ?? 0) * Math.max(0, Date.now() - row.createdAt),
-        ioRead: stats.ioReadBytes ?? 0,
-        ioWrite: stats.ioWriteBytes ?? 0,
+        // The columns are integers; agents report fractions (cpu ms, KiB).
+        cpuMs: whole(stats.cpuMs),
+        memPeakKib: whole(stats.memPeakKiB),
+        memKibMs: whole(
+          whole(stats.memKiB) * Math.max(0, Date.now() - row.createdAt),
+        ),
+        ioRead: whole(stats.ioReadBytes),
+        ioWrite: whole(stats.ioWriteBytes),
         gpuMs: 0,
         startedAt: new Date(row.createdAt),
         endedAt: new Date(),

@@ -67,6 +67,18 @@ type Ctrl =
 const START: Ctrl = { k: "start" };
 const STOP: Ctrl = { k: "stop" };
 
+/**
+ * A refusal is an answer, not a failure: an error carrying a string
+ * `problemType` (the API problem convention of routes/problems.ts, e.g. the
+ * manager's DomainError "No such session.") rejects the ask and the actor
+ * goes on with its state. Anything else thrown from `receive` fails the
+ * actor and goes to its supervisor.
+ */
+function isRefusal(error: unknown): boolean {
+  return error instanceof Error &&
+    typeof (error as { problemType?: unknown }).problemType === "string";
+}
+
 /** Turns any thrown value into the text of a failure reason. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
@@ -337,7 +349,8 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       try {
         r = this.instance!.receive(msg as M);
       } catch (e) {
-        this.#fail(e, reply);
+        if (isRefusal(e)) reply?.reject(e);
+        else this.#fail(e, reply);
         continue;
       }
       if (isThenable(r)) {
@@ -361,7 +374,8 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
     const reply = this.pendingReply;
     this.pendingReply = undefined;
     this.busy = false;
-    this.#fail(e, reply);
+    if (isRefusal(e)) reply?.reject(e);
+    else this.#fail(e, reply);
     schedule(this);
   }
 

@@ -56,6 +56,7 @@ function info(id: string) {
 /** Child mode: `count` simulated agents starting at `first`; prints "up" once all joined. */
 async function sim(url: string, secret: string, first: number, count: number) {
   const nodes: { tick(): void }[] = [];
+  let sent = 0;
   const joins: Promise<unknown>[] = [];
   for (let i = first; i < first + count; i++) {
     const id = `sim-agent-${i}`;
@@ -74,7 +75,10 @@ async function sim(url: string, secret: string, first: number, count: number) {
       }),
     );
     nodes.push({
-      tick: () => registry.tell({ type: "agent.heartbeat", info: info(id) }),
+      tick: () => {
+        registry.tell({ type: "agent.heartbeat", info: info(id) });
+        sent++;
+      },
     });
   }
   // Joined means the registry has stored it: the measurement starts after.
@@ -88,6 +92,9 @@ async function sim(url: string, secret: string, first: number, count: number) {
       Math.floor((i / nodes.length) * 1000),
     );
   });
+  // Heartbeats actually sent, so the parent can tell whether this machine
+  // kept up the intended rate (a starved simulator sends fewer).
+  setInterval(() => console.log(`sent ${sent}`), 250);
   await new Promise(() => {});
 }
 
@@ -154,6 +161,7 @@ async function main() {
     log(`starting ${AGENTS} simulated agents in ${PROCS} processes`);
     const per = Math.ceil(AGENTS / PROCS);
     const ups: Promise<void>[] = [];
+    const sentBy: number[] = [];
     for (let p = 0; p < PROCS; p++) {
       const count = Math.min(per, AGENTS - p * per);
       if (count <= 0) break;
@@ -175,23 +183,47 @@ async function main() {
       procs.push(child);
       const reader = child.stdout.pipeThrough(new TextDecoderStream())
         .getReader();
+      const index = p;
+      sentBy[index] = 0;
       ups.push(
         reader.read().then(({ value }) => {
           if (!value?.includes("up")) throw new Error("simulator failed");
-          void reader.cancel().catch(() => undefined);
+          void (async () => {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) return;
+              const m = [...value.matchAll(/sent (\d+)/g)].at(-1);
+              if (m) sentBy[index] = Number(m[1]);
+            }
+          })().catch(() => undefined);
         }),
       );
     }
     await Promise.all(ups);
     log("all joined; settling 3 s");
     await new Promise((r) => setTimeout(r, 3000));
+    const total = () => sentBy.reduce((a, b) => a + b, 0);
     const c0 = await cpuSeconds(manager.pid);
+    const s0 = total();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const c1 = await cpuSeconds(manager.pid);
+    const s1 = total();
     const wall = (performance.now() - t0) / 1000;
     const pct = ((c1 - c0) / wall) * 100;
+    const rate = (s1 - s0) / wall;
     console.log(`BENCH manager.agents_1k_heartbeat_cpu_pct ${pct.toFixed(1)}`);
+    // The load the figure above was measured under: AGENTS per second when
+    // the simulators kept up (they share this machine's cores).
+    console.log(
+      `BENCH manager.agents_1k_heartbeat_rate_per_s ${rate.toFixed(0)}`,
+    );
+    if (rate < AGENTS * 0.95) {
+      log(
+        `the simulators sent ${rate.toFixed(0)} heartbeats/s, not ${AGENTS}: ` +
+          `the machine is too busy for this figure to mean much`,
+      );
+    }
   } finally {
     for (const p of procs.slice(1)) {
       try {

@@ -260,6 +260,16 @@ export function createStandIn(): StandIn {
       });
     },
     listImages: () => Promise.resolve([{ name: "python:3.11", labels: {} }]),
+    // Scheduling and scaling: one local agent, no queue, no autoscaler.
+    setAgentDraining: (id, draining) => {
+      if (id !== "i-local") throw new ObjectNotFound("agent");
+      return Promise.resolve({ id, status: "ALIVE", schedulable: !draining });
+    },
+    stopAgent: () => Promise.resolve(),
+    pendingSessions: () => Promise.resolve([]),
+    setScheduler: (name, scheduler) => Promise.resolve({ name, scheduler }),
+    getAutoscaler: () => Promise.resolve({ config: {}, status: null }),
+    putAutoscaler: (_name, config) => Promise.resolve({ config }),
   };
 
   const deps: GatewayDeps = {

@@ -96,13 +96,18 @@ const LOG_TAIL_LINES = 40;
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgres> {
+  // Options given as `undefined` (openStore passes its own optional ones
+  // through) must not override the defaults, `log` above all.
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined),
+  ) as EmbeddedPostgresOptions;
   const opts = {
     port: 54320,
     database: "backendai",
     durable: true,
     readyTimeoutMs: 30_000,
     log: (line: string) => console.error(line),
-    ...options,
+    ...given,
   };
   const dataDir = resolve(opts.dataDir);
   await Deno.mkdir(dataDir, { recursive: true });
