@@ -590,8 +590,8 @@ Deno.test({
               "object-not-found",
             );
           }
-          // With alpha-two ended, "alpha" names one live session for the
-          // calls that act on live ones (GET also sees the ended one).
+          // With alpha-two ended, "alpha" names the one live session, for
+          // GET too: ended sessions match a prefix only when nothing live does.
           const interrupted = await c.api(
             "POST",
             "/session/alpha/interrupt",
@@ -599,11 +599,20 @@ Deno.test({
             alice,
           );
           assertEquals(interrupted.status, 204, await interrupted.text());
-          await expectProblem(
-            await c.api("GET", "/session/alpha", undefined, alice),
-            404,
-            "too-many-sessions-matched",
+          const byPrefix = await c.json<{ sessionId: string }>(
+            "GET",
+            "/session/alpha",
+            undefined,
+            alice,
           );
+          assertEquals(byPrefix.sessionId, aliceOne);
+          const onlyEnded = await c.json<{ sessionId: string }>(
+            "GET",
+            "/session/alpha-t",
+            undefined,
+            alice,
+          );
+          assertEquals(onlyEnded.sessionId, aliceTwo);
           const again = await c.api("POST", "/session", {
             image: "python",
             name: "alpha-two",

@@ -223,7 +223,8 @@ export class SessionRepo {
    * Sessions of `accessKey` that `ref` names, following Backend.AI: a full
    * session id or an exact name wins alone (the live session of that name,
    * else with `includeEnded` the newest ended one); otherwise every session
-   * whose id or name starts with `ref`, newest first (at most 10). More than
+   * whose id or name starts with `ref`, newest first (at most 10), the live
+   * ones only if any is live. More than
    * one result means "too many sessions matched"; none means "not found".
    */
   async findByRef(
@@ -251,7 +252,11 @@ export class SessionRepo {
       where access_key = ${accessKey} ${liveOnly}
         and (id::text like lower(${pattern}) or name like ${pattern})
       order by created_at desc limit ${MAX_REF_MATCHES}`;
-    return rows.map(toSession);
+    const found = rows.map(toSession);
+    // A prefix naming one live session and some ended ones means the live
+    // one: ended sessions only answer when nothing live matches.
+    const live = found.filter((r) => !ENDED.includes(r.status));
+    return live.length > 0 ? live : found;
   }
 
   /** Live sessions (not TERMINATED, CANCELLED, ERROR), oldest first. */
