@@ -56,6 +56,30 @@ export async function recipeHash(
   );
 }
 
+/**
+ * The one RUN that installs a recipe's packages and cleans up in the same
+ * layer. Unchanged text for recipes without forceInstall/prune, so their
+ * cached layers stay valid.
+ */
+export function packageLayer(recipe: Recipe): string {
+  let cmd = "RUN mkdir -p /usr/share/man/man1 && apt-get update -q";
+  if (recipe.packages.length) {
+    cmd +=
+      " && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " +
+      recipe.packages.join(" ");
+  }
+  if (recipe.forceInstall.length) {
+    cmd +=
+      " && mkdir -p /tmp/bai-debs && cd /tmp/bai-debs && apt-get download " +
+      recipe.forceInstall.join(" ") +
+      " && DEBIAN_FRONTEND=noninteractive dpkg -i --force-depends *.deb && cd / && rm -rf /tmp/bai-debs";
+  }
+  cmd +=
+    " && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*";
+  if (recipe.prune.length) cmd += " && rm -rf " + recipe.prune.join(" ");
+  return cmd;
+}
+
 /** The Dockerfile text for a recipe. */
 export function dockerfile(
   recipe: Recipe,
@@ -63,13 +87,8 @@ export function dockerfile(
   labels: Record<string, string>,
 ): string {
   const lines = [`FROM ${baseRef}`];
-  if (recipe.packages.length) {
-    lines.push(
-      "RUN mkdir -p /usr/share/man/man1 && apt-get update -q" +
-        " && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " +
-        recipe.packages.join(" ") +
-        " && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*",
-    );
+  if (recipe.packages.length || recipe.forceInstall.length) {
+    lines.push(packageLayer(recipe));
   }
   for (const cmd of recipe.setup) lines.push(`RUN ${cmd}`);
   lines.push(

@@ -49,6 +49,18 @@ export const RecipeSchema = z.object({
   languages: z.array(z.string()).min(1),
   /** Debian bookworm packages installed on top of the shared base. */
   packages: z.array(z.string()).default([]),
+  /**
+   * Debian packages installed with `dpkg --force-depends` after `packages`,
+   * in the same layer: for packages whose Depends drag in far more than they
+   * need at run time (python3-matplotlib → python3-fonttools → scipy →
+   * pythran → g++). Their real run-time libraries go in `packages`.
+   */
+  forceInstall: z.array(z.string()).default([]),
+  /**
+   * Paths (shell globs) removed at the end of the package layer, so they
+   * never count in the image size (test suites, headers).
+   */
+  prune: z.array(z.string()).default([]),
   /** Extra shell commands run as root after the packages. */
   setup: z.array(z.string()).default([]),
   driver: DriverSchema,

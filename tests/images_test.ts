@@ -11,7 +11,8 @@ import {
 } from "./fixtures/images_asserts.ts";
 import { hardenedRunArgs, KernelClient } from "./fixtures/images_client.ts";
 import { ensureImage, listImages } from "../images/build.ts";
-import { resolveImage } from "../images/catalog.ts";
+import { RECIPES, resolveImage } from "../images/catalog.ts";
+import { packageLayer } from "../images/dockerfile.ts";
 import { buildFailure } from "../images/build.ts";
 import { AptError, DockerBuildError } from "../images/errors.ts";
 
@@ -77,6 +78,51 @@ Deno.test("a failed apt install names the package", () => {
   assert(err instanceof AptError);
   assertEquals(err.packages, ["nosuchpkg"]);
   assert(buildFailure("bai/x:1", ["COPY failed"]) instanceof DockerBuildError);
+});
+
+Deno.test("package layer: one RUN, unchanged text without forceInstall/prune", () => {
+  const plain = RECIPES.get("c")!;
+  assertEquals(
+    packageLayer(plain),
+    "RUN mkdir -p /usr/share/man/man1 && apt-get update -q" +
+      " && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev make" +
+      " && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*",
+  );
+  const py = packageLayer(RECIPES.get("python")!);
+  assertStringIncludes(
+    py,
+    "apt-get download python3-matplotlib python3-pil && DEBIAN_FRONTEND=noninteractive dpkg -i --force-depends *.deb",
+  );
+  // Pruned in the same layer, so the files never count in the image size.
+  assert(py.endsWith("mpl-data/fonts/ttf/DejaVuSansMono*"), py.slice(-80));
+  assertEquals(py.split(" && ").filter((c) => c.startsWith("RUN ")).length, 1);
+});
+
+Deno.test({
+  name: "an unchanged recipe is not rebuilt: the second ensureImage is cached",
+  ignore: !engine,
+  async fn() {
+    const first = await ensureImage("bash");
+    const stages: string[] = [];
+    const again = await ensureImage("bash", {
+      onProgress: (e) => stages.push(e.stage),
+    });
+    assertEquals(again.id, first.id);
+    assertEquals(again.recipeHash, first.recipeHash);
+    assertEquals(stages, ["cached"]);
+  },
+});
+
+Deno.test({
+  name: "python image: under 200 MB with numpy and matplotlib",
+  ignore: !engine,
+  async fn() {
+    const info = await ensureImage("python");
+    assert(
+      info.sizeBytes < 200e6,
+      `bai/python is ${(info.sizeBytes / 1e6).toFixed(1)} MB`,
+    );
+  },
 });
 
 Deno.test({

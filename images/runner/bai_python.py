@@ -166,6 +166,16 @@ class PythonDriver:
         name = "<cell-%d>" % self.cells
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         self.current = run
+        pid = os.getpid()
+        try:
+            return self._run_cell(run, code, name)
+        finally:
+            # A cell that forked (os.fork, multiprocessing with fork) must not
+            # let the child fall back into the runner's loop and read frames.
+            if os.getpid() != pid:
+                os._exit(0)
+
+    def _run_cell(self, run, code, name):
         try:
             try:
                 tree = ast.parse(code, name, "exec")

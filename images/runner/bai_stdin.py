@@ -2,13 +2,14 @@
 
 Why /proc polling: a child reading a pipe gives no signal to the writer.
 Linux does show what a process is blocked in (/proc/PID/syscall: syscall
-number and arguments), so a watcher thread looks, every 50 ms, for a process
-of the run's process group blocked in read() on our pipe while the pipe is
+number and arguments), so a watcher thread looks, every 50 ms, for a thread
+of a process of the run's process group blocked in read() on our pipe while the pipe is
 empty; that is the moment to send `waiting-input`. The line the agent
 answers is written to the pipe with a newline. This covers any program that
 does a blocking read of fd 0 (bash `read`, C scanf/fgets, Lua io.read, PHP
-fgets(STDIN), a python3 child's input()); programs that poll stdin through
-epoll (Node's process.stdin) are not seen.
+fgets(STDIN), a python3 child's input(), Java's System.in on its main
+thread) or waits for it to be readable in poll()/epoll_wait() while idle
+(GHC's threaded runtime, Node's process.stdin).
 """
 
 import fcntl
@@ -18,11 +19,13 @@ import struct
 import termios
 import threading
 
-# read, pread64, readv, preadv per architecture (x86_64 / aarch64).
-_READS = {
-    "x86_64": {0, 17, 19, 295},
-    "aarch64": {63, 67, 65, 69},
-}.get(platform.machine(), {0, 17, 19, 295})
+# Syscall numbers per architecture (x86_64 / aarch64): read, pread64, readv,
+# preadv; poll, ppoll; epoll_wait, epoll_pwait, epoll_pwait2.
+_ARCH = platform.machine()
+_READS = {"aarch64": {63, 67, 65, 69}}.get(_ARCH, {0, 17, 19, 295})
+_POLLS = {"aarch64": {73}}.get(_ARCH, {7, 271})
+_EPOLLS = {"aarch64": {22, 441}}.get(_ARCH, {232, 281, 441})
+_POLLIN = 0x1
 _POLL_S = 0.05
 
 
@@ -43,16 +46,63 @@ def _pgrp_members(pgid):
     return pids
 
 
-def _blocked_read_fd(pid):
-    """The fd pid is blocked reading, or None."""
+def _polled_fds(pid, ptr, n):
+    """The fds a poll() at address ptr (n entries) waits to read."""
+    if n <= 0 or n > 256:
+        return []
+    with open("/proc/%d/mem" % pid, "rb") as f:
+        f.seek(ptr)
+        raw = f.read(8 * n)
+    out = []
+    for i in range(len(raw) // 8):
+        fd, events, _ = struct.unpack_from("ihh", raw, 8 * i)
+        if fd >= 0 and events & _POLLIN:
+            out.append(fd)
+    return out
+
+
+def _epoll_fds(pid, epfd):
+    """The fds registered for reading in epoll instance epfd of pid."""
+    out = []
+    with open("/proc/%d/fdinfo/%d" % (pid, epfd)) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 4 and parts[0] == "tfd:" and parts[2] == "events:":
+                if int(parts[3], 16) & _POLLIN:
+                    out.append(int(parts[1]))
+    return out
+
+
+def _blocked_read_fds(pid):
+    """The fds that threads of pid are blocked reading (or waiting to read).
+
+    Every thread counts: the JVM and Go read stdin on a thread other than the
+    process's first one (whose /proc/PID/syscall shows only that thread).
+    Besides plain read()s, a thread blocked in poll()/ppoll() (fds read from
+    /proc/PID/mem) or epoll_wait() (fds from /proc/PID/fdinfo) counts for the
+    fds it waits on: GHC's threaded runtime waits for stdin that way.
+    """
     try:
-        with open("/proc/%d/syscall" % pid) as f:
-            parts = f.read().split()
-        if len(parts) < 2 or not parts[0].isdigit() or int(parts[0]) not in _READS:
-            return None
-        return int(parts[1], 16)
-    except (OSError, ValueError):
-        return None
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return []
+    fds = []
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                parts = f.read().split()
+            if len(parts) < 3 or not parts[0].isdigit():
+                continue
+            nr = int(parts[0])
+            if nr in _READS:
+                fds.append(int(parts[1], 16))
+            elif nr in _POLLS:
+                fds.extend(_polled_fds(pid, int(parts[1], 16), int(parts[2], 16)))
+            elif nr in _EPOLLS:
+                fds.extend(_epoll_fds(pid, int(parts[1], 16)))
+        except (OSError, ValueError, OverflowError, struct.error):
+            continue
+    return fds
 
 
 class StdinFeed:
@@ -91,14 +141,12 @@ class StdinFeed:
 
     def _reading(self, pgid):
         for pid in _pgrp_members(pgid):
-            fd = _blocked_read_fd(pid)
-            if fd is None:
-                continue
-            try:
-                if os.readlink("/proc/%d/fd/%d" % (pid, fd)) == self.link:
-                    return True
-            except OSError:
-                continue
+            for fd in _blocked_read_fds(pid):
+                try:
+                    if os.readlink("/proc/%d/fd/%d" % (pid, fd)) == self.link:
+                        return True
+                except OSError:
+                    continue
         return False
 
     def watch(self, run, pgid):

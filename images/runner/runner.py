@@ -156,8 +156,8 @@ def main():
         run = Run(chan, msg.get("id", ""), opts)
         with lock:
             state["run"] = run
-        run.start_timer(driver)
         try:
+            run.start_timer(driver)
             if msg.get("mode") == "batch":
                 code = bai_batch.run_batch(run, opts, HOME)
             else:
