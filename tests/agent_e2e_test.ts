@@ -31,8 +31,12 @@ Deno.test({
       agentArgs: () => ["--cpu", "4"],
     });
     const agentId = c.agents[0].id;
+    const pool = { dataDir: c.dataDir, agentId };
     try {
       await t.step("kernel lifecycle with usage metered", async () => {
+        // Deterministic: the kernel comes from the filled warm pool (cold
+        // starts are covered by the other agent tests, which run poolless).
+        await poolReady(c, agentId, 0);
         const created = await c.json<{ status: string }>("POST", "/session", {
           image: "python",
           name: "e2e-life",
@@ -43,7 +47,7 @@ Deno.test({
           "/session/e2e-life",
         );
         assert.equal(info.status, "RUNNING");
-        assert.equal((await containersOf(info.kernelId)).length, 1);
+        assert.equal((await containersOf(info.kernelId, pool)).length, 1);
 
         const n = 3_000_000;
         const burn = await query(
@@ -71,7 +75,7 @@ Deno.test({
         // lastStat is written by the same store call that inserts the usage
         // record, before the TERMINATED transition: both happened.
         assert.ok((ended.lastStat?.cpuMs ?? 0) > 0, JSON.stringify(ended));
-        assert.deepEqual(await containersOf(info.kernelId), []);
+        assert.deepEqual(await containersOf(info.kernelId, pool), []);
       });
 
       await t.step("hardening visible from inside the session", async () => {

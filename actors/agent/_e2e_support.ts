@@ -62,13 +62,25 @@ async function docker(args: string[]): Promise<string[]> {
 }
 
 /** Container ids (any state) labelled with a kernel id. */
-export function containersOf(kernelId: string): Promise<string[]> {
-  return docker([
+export async function containersOf(
+  kernelId: string,
+  pool?: { dataDir: string; agentId: string },
+): Promise<string[]> {
+  const labelled = await docker([
     "ps",
     "-aq",
     "--filter",
     `label=ai.backend.kernel-id=${kernelId}`,
   ]);
+  if (!pool) return labelled;
+  // A kernel taken from the warm pool runs in a container created before its
+  // id was known: its kernel.json record names the container instead.
+  const rec = (await kernelRecords(pool.dataDir, pool.agentId)).get(kernelId);
+  const cid = typeof rec?.containerId === "string" ? rec.containerId : "";
+  const byRecord = cid
+    ? await docker(["ps", "-aq", "--no-trunc", "--filter", `id=${cid}`])
+    : [];
+  return [...new Set([...labelled, ...byRecord.map((id) => id.slice(0, 12))])];
 }
 
 /** Number of processes running in a container (`docker top`); 0 when it is gone. */
