@@ -60,11 +60,11 @@ export async function run(args: string[]): Promise<void> {
     stopping = true;
     console.error("start: stopping agent and manager ...");
     try {
-      child?.kill("SIGTERM");
-      await Promise.race([
-        child?.status,
-        new Promise((r) => setTimeout(r, 15_000)),
-      ]);
+      // Not a drain (SIGTERM waits for every kernel to end): the kernels
+      // keep running and the next start re-adopts them, state and all, as
+      // after an agent crash. Only the agent process goes.
+      child?.kill("SIGKILL");
+      await child?.status;
     } catch { /* already gone */ }
     await manager.stop();
     Deno.exit(0);

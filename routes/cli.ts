@@ -98,18 +98,29 @@ export async function run(args: string[]): Promise<void> {
   const [method, path, json] = args;
   if (!method || !path) {
     console.error(
-      "usage: deno task cli METHOD PATH [JSON]   (BACKEND_ENDPOINT, default http://127.0.0.1:8081)",
+      "usage: deno task cli METHOD PATH [JSON]   (BACKEND_ENDPOINT, default http://127.0.0.1:$PORT or 8081)",
     );
     Deno.exit(2);
   }
-  const endpoint = Deno.env.get("BACKEND_ENDPOINT") ?? "http://127.0.0.1:8081";
-  const res = await signedFetch(
-    endpoint,
-    await credentials(),
-    method.toUpperCase(),
-    path,
-    json ? JSON.parse(json) : undefined,
-  );
+  const endpoint = Deno.env.get("BACKEND_ENDPOINT") ??
+    `http://127.0.0.1:${Deno.env.get("PORT") ?? 8081}`;
+  let body: unknown;
+  try {
+    body = json ? JSON.parse(json) : undefined;
+  } catch (e) {
+    console.error(`cli: the body is not JSON: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  let creds: Credentials;
+  let res: Response;
+  try {
+    creds = await credentials();
+    res = await signedFetch(endpoint, creds, method.toUpperCase(), path, body);
+  } catch (e) {
+    const why = e instanceof TypeError ? `cannot reach ${endpoint}` : "";
+    console.error(`cli: ${why || (e as Error).message}`);
+    Deno.exit(1);
+  }
   const text = await res.text();
   console.log(`${res.status} ${res.statusText}`);
   if (text) {

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
@@ -72,7 +73,9 @@ export function parseAgentConfig(
   return {
     manager,
     id: values.id ?? env.AGENT_ID ?? `agent-${Deno.hostname()}`,
-    dataDir: values["data-dir"] ?? env.DATA_DIR ?? "./var/agent",
+    // Absolute: kernel dirs are bind-mounted, and Docker reads a relative
+    // source as a named volume.
+    dataDir: resolve(values["data-dir"] ?? env.DATA_DIR ?? "./var/agent"),
     clusterSecret,
     scalingGroup: values["scaling-group"] ?? "default",
     region: values.region ?? "local",

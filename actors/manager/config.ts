@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 
 export interface ManagerConfig {
   /** HTTP port of the gateway and the cluster endpoint (`/x/cluster`). */
@@ -54,7 +55,7 @@ export function parseManagerConfig(
   return {
     port,
     hostname: values.hostname ?? env.HOSTNAME_BIND ?? "0.0.0.0",
-    dataDir: values["data-dir"] ?? env.DATA_DIR ?? "./var",
+    dataDir: resolve(values["data-dir"] ?? env.DATA_DIR ?? "./var"),
     databaseUrl: values["database-url"] ?? env.DATABASE_URL,
     adminAccessKey: env.ADMIN_ACCESS_KEY,
     adminSecretKey: env.ADMIN_SECRET_KEY,
