@@ -622,6 +622,14 @@ Deno.test({
           const fresh = await again.json();
           assertEquals(fresh.created, true);
           assertNotEquals(fresh.sessionId, aliceTwo);
+          // The name now means the new session (the live one wins).
+          const byName = await c.json<{ sessionId: string }>(
+            "GET",
+            "/session/alpha-two",
+            undefined,
+            alice,
+          );
+          assertEquals(byName.sessionId, fresh.sessionId);
           await c.json(
             "DELETE",
             `/session/${fresh.sessionId}`,

@@ -177,12 +177,16 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         return { ...reply, status, servicePorts: [] };
       },
       async get(caller, ref) {
-        const r = await resolve(caller, ref, true);
+        let r = await resolve(caller, ref, true);
         if (r.live) {
           try {
             return await r.ref.ask<SessionInfo>({ type: "info" }, ASK);
           } catch {
-            // The actor ended between resolve and info: fall back to the stored row.
+            // The actor ended between resolve and info: its row is stored.
+            r = await resolve(caller, ref, true);
+            if (r.live) {
+              return await r.ref.ask<SessionInfo>({ type: "info" }, ASK);
+            }
           }
         }
         return rowInfo(r.row);

@@ -11,6 +11,7 @@ import {
   Actor,
   type ActorRef,
   type SupervisorStrategy,
+  type Terminated,
 } from "../runtime/types.ts";
 import type {
   CreateSessionRequest,
@@ -45,13 +46,22 @@ export type SessionsMsg =
 export type Resolved = {
   live: true;
   ref: ActorRef<SessionMsg>;
-  row: SessionRow;
 } | { live: false; row: SessionRow };
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const nameKey = (accessKey: string, name: string) => `${accessKey}\n${name}`;
 
 export class SessionsActor extends Actor<SessionsMsg> {
   #timer?: ReturnType<typeof setInterval>;
+  /**
+   * Live sessions by id and by (keypair, name): an exact id or name, the
+   * common case, resolves without a store query, which would otherwise
+   * serialise every request of every keypair behind one SQL round trip in
+   * this actor's mailbox. Prefixes still go to the store.
+   */
+  readonly #owners = new Map<string, { accessKey: string; name: string }>();
+  readonly #names = new Map<string, string>();
 
   constructor(
     readonly svc: ManagerServices,
@@ -76,7 +86,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
   }
 
   override async preStart(): Promise<void> {
-    for (const row of await this.store.listLive()) this.#spawn(row.id);
+    for (const row of await this.store.listLive()) this.#spawn(row);
     const self = this.ctx.self;
     this.#timer = setInterval(() => self.tell({ type: "tick" }), 5_000);
   }
@@ -101,8 +111,37 @@ export class SessionsActor extends Actor<SessionsMsg> {
     }
   }
 
-  #spawn(id: string): ActorRef<SessionMsg> {
-    return this.ctx.spawn(() => new SessionActor(id, this.svc), { name: id });
+  #spawn(row: Pick<SessionRow, "id" | "accessKey" | "name">) {
+    const id = row.id;
+    const ref = this.ctx.spawn(() => new SessionActor(id, this.svc), {
+      name: id,
+    }) as ActorRef<SessionMsg>;
+    this.#owners.set(id, { accessKey: row.accessKey, name: row.name });
+    this.#names.set(nameKey(row.accessKey, row.name), id);
+    this.ctx.watch(ref);
+    return ref;
+  }
+
+  /** A session actor stops once its session ended: forget it. */
+  override onTerminated(t: Terminated): void {
+    const id = t.ref.path.slice(t.ref.path.lastIndexOf("/") + 1);
+    const owner = this.#owners.get(id);
+    if (!owner || this.ctx.child(id)) return;
+    this.#owners.delete(id);
+    const key = nameKey(owner.accessKey, owner.name);
+    if (this.#names.get(key) === id) this.#names.delete(key);
+  }
+
+  /** The live session `ref` names exactly (full id or name), if known here. */
+  #exact(accessKey: string, ref: string): ActorRef<SessionMsg> | undefined {
+    const id = UUID.test(ref)
+      ? (this.#owners.get(ref.toLowerCase())?.accessKey === accessKey
+        ? ref.toLowerCase()
+        : undefined)
+      : this.#names.get(nameKey(accessKey, ref));
+    return id
+      ? this.ctx.child(id) as ActorRef<SessionMsg> | undefined
+      : undefined;
   }
 
   async #resolve(
@@ -110,6 +149,8 @@ export class SessionsActor extends Actor<SessionsMsg> {
     ref: string,
     includeEnded: boolean,
   ): Promise<Resolved> {
+    const known = this.#exact(accessKey, ref);
+    if (known) return { live: true, ref: known };
     // The store applies Backend.AI's matching rules (id, exact name, then prefixes).
     const rows = await this.store.findByRef(accessKey, ref, includeEnded);
     if (rows.length === 0) {
@@ -131,7 +172,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
     const row = rows[0];
     if (ENDED.has(row.status)) return { live: false, row };
     const child = this.ctx.child(row.id) as ActorRef<SessionMsg> | undefined;
-    return { live: true, ref: child ?? this.#spawn(row.id), row };
+    return { live: true, ref: child ?? this.#spawn(row) };
   }
 
   async #create(
@@ -200,7 +241,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
       lastStat: null,
     };
     await this.store.insert(row);
-    const ref = this.#spawn(id);
+    const ref = this.#spawn(row);
     return {
       sessionId: id,
       sessionName: row.name,
