@@ -416,6 +416,22 @@ Deno.test({
             404,
             "object-not-found",
           );
+          // Paths out of the work dir are refused the same way, never served.
+          for (
+            const path of [
+              "/session/exec-py/download?files=../../etc/passwd",
+              "/session/exec-py/download?files=/etc/passwd",
+              "/session/exec-py/files?path=../..",
+            ]
+          ) {
+            const res = await c.api("GET", path);
+            const text = await res.text();
+            assert(
+              res.status >= 400 && res.status < 500,
+              `${path}: ${res.status}`,
+            );
+            assert(!text.includes("root:x:0:0"), `${path} leaked /etc/passwd`);
+          }
           assertEquals(await stdoutOf(c, "exec-py", "print(x)"), "42\n");
         },
       );
