@@ -10,6 +10,7 @@
 import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { stdoutOf } from "./api_helpers_test.ts";
+import { containersOf } from "../actors/agent/_e2e_support.ts";
 
 /** Polls `check` until it answers a value (not undefined); no timing is asserted. */
 async function eventually<T>(
@@ -39,7 +40,9 @@ interface AgentView {
 interface Info {
   sessionId: string;
   status: string;
+  statusInfo: string | null;
   agentId: string | null;
+  kernelId: string | null;
 }
 
 const SMALL_AGENT = ["--cpu", "1", "--mem", String(2 * 1024 ** 3)];
@@ -233,6 +236,44 @@ Deno.test({
         const v = await agent(c, a.id);
         return v && v.status !== "ALIVE" ? v : undefined;
       });
+    } finally {
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SIGTERM past --drain-deadline: kernels end with the reason, no container is left",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const c = await startCluster({
+      agents: 1,
+      agentArgs: () => [...SMALL_AGENT, "--drain-deadline", "2"],
+    });
+    try {
+      const a = c.agents[0];
+      await c.json("POST", "/session", {
+        image: "python",
+        name: "overdue",
+        config: { resources: { cpu: 1, mem: "512m" } },
+      });
+      const kernelId = (await info(c, "overdue")).kernelId!;
+      const status = a.proc.status;
+      a.proc.kill("SIGTERM");
+      assertEquals((await status).code, 0);
+      const ended = await eventually("the session to end", async () => {
+        const s = await info(c, "overdue");
+        return s.status === "ERROR" || s.status === "TERMINATED"
+          ? s
+          : undefined;
+      });
+      assert(
+        /drain deadline/.test(ended.statusInfo ?? ""),
+        `the reason is told: ${ended.statusInfo}`,
+      );
+      assertEquals(await containersOf(kernelId), []);
     } finally {
       await c.stop();
     }

@@ -40,6 +40,10 @@ type Internal = { type: "heartbeat" } | {
   type: "kernel-ended";
   kernelId: string;
 } | {
+  /** End every kernel now (a drain's deadline passed), telling each session why. */
+  type: "retire-all";
+  reason: string;
+} | {
   /**
    * The manager node came up again (a new incarnation: it restarted). Join
    * it afresh, so it learns this agent's kernels and their sessions re-watch
@@ -106,6 +110,14 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
     if (raw.type === "rejoin") {
       this.#joined = false;
       return await this.#join();
+    }
+    if (raw.type === "retire-all") {
+      // Each kernel actor tells its session and stops; kernel-ended then
+      // removes its container.
+      for (const h of this.#kernels.values()) {
+        h.ref.tell({ type: "retire", reason: raw.reason });
+      }
+      return;
     }
     if (raw.type === "kernel-ended") {
       const held = this.#kernels.get(raw.kernelId);

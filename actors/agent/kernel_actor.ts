@@ -46,41 +46,56 @@ export class KernelActor
   }
 
   async receive(
-    raw: KernelMsg | { type: "runner-died"; reason: string },
+    raw:
+      | KernelMsg
+      | { type: "runner-died"; reason: string }
+      | { type: "retire"; reason: string },
   ): Promise<unknown> {
+    if (raw.type === "retire") {
+      // The agent ends this kernel on its own (drain deadline): the session
+      // hears why, with the final usage, before the container goes.
+      const stats = await this.stats().catch(() => ({}));
+      return await this.#end(raw.reason, stats);
+    }
     if (raw.type === "runner-died") {
       const end = this.ended
         ? await this.ended(raw.reason).catch(() => null)
         : null;
       const stats = end?.stats ?? await this.stats().catch(() => ({}));
       const reason = end?.reason ?? raw.reason;
-      // Runs still open end here, with the cause, before the session hears of it.
-      for (const [runId, run] of this.#runs) {
-        this.#runs.delete(runId);
-        run.onEvent = undefined;
-        this.owner.tell({
-          type: "run.event",
-          kernelId: this.kernelId,
-          runId,
-          ev: { ev: "out", stream: "stderr", data: `\n${reason}\n` },
-        });
-        this.owner.tell({
-          type: "run.event",
-          kernelId: this.kernelId,
-          runId,
-          ev: { ev: "done", status: "finished", exitCode: 137 },
-        });
-      }
-      this.owner.tell({
-        type: "kernel.gone",
-        kernelId: this.kernelId,
-        reason,
-        stats,
-      });
-      await this.ctx.stop();
-      return;
+      return await this.#end(reason, stats);
     }
-    const msg = KernelMsg.parse(raw);
+    return await this.#handle(KernelMsg.parse(raw));
+  }
+
+  async #end(reason: string, stats: Record<string, number>): Promise<void> {
+    // Runs still open end here, with the cause, before the session hears of it.
+    for (const [runId, run] of this.#runs) {
+      this.#runs.delete(runId);
+      run.onEvent = undefined;
+      this.owner.tell({
+        type: "run.event",
+        kernelId: this.kernelId,
+        runId,
+        ev: { ev: "out", stream: "stderr", data: `\n${reason}\n` },
+      });
+      this.owner.tell({
+        type: "run.event",
+        kernelId: this.kernelId,
+        runId,
+        ev: { ev: "done", status: "finished", exitCode: 137 },
+      });
+    }
+    this.owner.tell({
+      type: "kernel.gone",
+      kernelId: this.kernelId,
+      reason,
+      stats,
+    });
+    await this.ctx.stop();
+  }
+
+  async #handle(msg: KernelMsg): Promise<unknown> {
     switch (msg.type) {
       case "exec": {
         const run = this.conn.exec(msg.code, {

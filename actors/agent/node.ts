@@ -158,6 +158,18 @@ export async function startAgent(config: AgentConfig) {
     while (current.kernelCount > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
     }
+    if (current.kernelCount > 0) {
+      // Past the deadline: end the kernels rather than orphan their
+      // containers; each session is told why (and ends with its usage).
+      (ref as ActorRef<unknown>).tell({
+        type: "retire-all",
+        reason: `agent ${config.id} stopped at its drain deadline`,
+      });
+      const grace = Date.now() + 10_000;
+      while (current.kernelCount > 0 && Date.now() < grace) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     await stop();
   }
 

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { ActorRef } from "../runtime/types.ts";
+import {
+  type ActorRef,
+  AskTimeoutError,
+  DeadLetterError,
+} from "../runtime/types.ts";
 import type {
   Caller,
   CreateSessionRequest,
@@ -54,12 +58,18 @@ const ASK = { timeoutMs: 15_000 };
 const FLUSH_MS = 100;
 
 export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
-  const resolve = (caller: Caller, ref: string, includeEnded = false) =>
+  const resolve = (
+    caller: Caller,
+    ref: string,
+    includeEnded = false,
+    fresh = false,
+  ) =>
     w.sessions.ask<Resolved>({
       type: "resolve",
       accessKey: caller.accessKey,
       ref,
       includeEnded,
+      fresh,
     }, ASK);
 
   const live = async (
@@ -108,7 +118,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
         w.keypair(ak).ask({ type: "hit", limit, now }, ASK),
     },
     admin: w.admin,
-    sessions: {
+    sessions: answeringProblems({
       async create(caller, req: CreateSessionRequest) {
         const image = w.resolveImage(req.image);
         if (!image) {
@@ -182,8 +192,9 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
           try {
             return await r.ref.ask<SessionInfo>({ type: "info" }, ASK);
           } catch {
-            // The actor ended between resolve and info: its row is stored.
-            r = await resolve(caller, ref, true);
+            // The actor ended between resolve and info: its row is stored
+            // (the end is persisted before the actor stops).
+            r = await resolve(caller, ref, true, true);
             if (r.live) {
               return await r.ref.ask<SessionInfo>({ type: "info" }, ASK);
             }
@@ -269,8 +280,37 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
       events(caller, filter) {
         return Promise.resolve(eventStream(w.events, caller, filter));
       },
-    },
+    }),
   };
+}
+
+/**
+ * Runtime failures of an ask, said in the API's terms: the session actor
+ * stopped between look-up and ask (its session just ended) is "no such
+ * session"; an actor that did not answer in time is "unavailable". Other
+ * errors pass unchanged.
+ */
+function answeringProblems<T extends object>(methods: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(methods)) {
+    out[name] = typeof fn !== "function" ? fn : async (...args: unknown[]) => {
+      try {
+        return await fn.apply(methods, args);
+      } catch (err) {
+        if (err instanceof DeadLetterError) {
+          throw new DomainError("object-not-found", "No such session.");
+        }
+        if (err instanceof AskTimeoutError) {
+          throw new DomainError(
+            "service-unavailable",
+            "The session did not answer in time.",
+          );
+        }
+        throw err;
+      }
+    };
+  }
+  return out as T;
 }
 
 /**

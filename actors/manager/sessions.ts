@@ -39,7 +39,14 @@ export type SessionsMsg =
     accessKey: string;
     req: CreateSessionRequest & { image: string };
   }
-  | { type: "resolve"; accessKey: string; ref: string; includeEnded: boolean }
+  | {
+    type: "resolve";
+    accessKey: string;
+    ref: string;
+    includeEnded: boolean;
+    /** Skip the in-memory index: ask the store (e.g. the actor just ended). */
+    fresh?: boolean;
+  }
   | { type: "tick" };
 
 /** Answer of `resolve`: a live session's actor, or an ended session's row. */
@@ -100,7 +107,12 @@ export class SessionsActor extends Actor<SessionsMsg> {
       case "create":
         return this.#create(msg.accessKey, msg.req);
       case "resolve":
-        return this.#resolve(msg.accessKey, msg.ref, msg.includeEnded);
+        return this.#resolve(
+          msg.accessKey,
+          msg.ref,
+          msg.includeEnded,
+          msg.fresh,
+        );
       case "tick": {
         const now = Date.now();
         for (const child of this.ctx.children()) {
@@ -148,8 +160,9 @@ export class SessionsActor extends Actor<SessionsMsg> {
     accessKey: string,
     ref: string,
     includeEnded: boolean,
+    fresh = false,
   ): Promise<Resolved> {
-    const known = this.#exact(accessKey, ref);
+    const known = fresh ? undefined : this.#exact(accessKey, ref);
     if (known) return { live: true, ref: known };
     // The store applies Backend.AI's matching rules (id, exact name, then prefixes).
     const rows = await this.store.findByRef(accessKey, ref, includeEnded);
