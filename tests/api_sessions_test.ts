@@ -525,6 +525,12 @@ Deno.test({
                 name: "huge-one",
                 config: { resources: { cpu: 1000 } },
               })],
+            ["vfolder-not-found", () =>
+              c.api("POST", "/session", {
+                image: "python",
+                name: "with-data",
+                config: { mounts: ["/etc"] },
+              })],
             ["request-too-large", () =>
               c.api("POST", "/session", {
                 image: "python",
@@ -540,7 +546,6 @@ Deno.test({
             "kernel-execution-failed": "a runner failure mid-run",
             "generic-forbidden": "no route answers it",
             "service-unavailable": "a kernel's agent away (next step)",
-            "vfolder-not-found": "no /folders routes yet",
             "vfolder-already-exists": "no /folders routes yet",
           };
           assertEquals(

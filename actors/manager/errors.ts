@@ -19,7 +19,8 @@ export type ProblemName =
   | "instance-not-available"
   | "service-unavailable"
   | "kernel-creation-failed"
-  | "kernel-execution-failed";
+  | "kernel-execution-failed"
+  | "vfolder-not-found";
 
 /** A failure the API reports as a problem+json reply. */
 export class DomainError extends Error {

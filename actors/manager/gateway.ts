@@ -120,6 +120,19 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
     admin: w.admin,
     sessions: answeringProblems({
       async create(caller, req: CreateSessionRequest) {
+        // Virtual folders are not built yet, so no name can exist: refuse
+        // rather than start a session without the data it asked for.
+        const folders = [
+          ...req.config.mounts,
+          ...Object.keys(req.config.mountMap),
+        ];
+        if (folders.length > 0) {
+          throw new DomainError(
+            "vfolder-not-found",
+            `No such virtual folder: ${folders[0]}`,
+            { folders },
+          );
+        }
         const image = w.resolveImage(req.image);
         if (!image) {
           throw new DomainError(
