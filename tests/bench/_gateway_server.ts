@@ -1,11 +1,11 @@
 /**
- * Worker half of tests/bench/gateway.ts: serves the gateway over the
- * stand-in deps on two random ports (serveGateway and plain Deno.serve), on its own thread, and posts
- * `{ port, sessionId }` back.
+ * Server half of tests/bench/gateway.ts, run as its own process: serves the
+ * gateway over the stand-in deps on two random ports (serveGateway and plain
+ * Deno.serve), prints `{ port, plainPort, sessionId }` as one JSON line on
+ * stdout, and exits when stdin closes.
  *
  * @module
  */
-/// <reference lib="deno.worker" />
 import { createGateway } from "../../routes/app.ts";
 import { serveGateway } from "../../routes/serve.ts";
 import { createStandIn, USER } from "../support/gateway_standin.ts";
@@ -38,12 +38,12 @@ const plain = Deno.serve(
   { port: 0, hostname: "127.0.0.1", onListen() {} },
   app.fetch,
 );
-self.onmessage = async () => {
-  await Promise.all([server.shutdown(), plain.shutdown()]);
-  self.postMessage({ stopped: true });
-};
-self.postMessage({
+console.log(JSON.stringify({
   port: server.port,
   plainPort: plain.addr.port,
   sessionId: created.sessionId,
-});
+}));
+// The parent closes stdin when it is done measuring.
+for await (const _ of Deno.stdin.readable) { /* drain */ }
+await Promise.all([server.shutdown(), plain.shutdown()]);
+Deno.exit(0);
