@@ -11,6 +11,7 @@
  *   scheduled once capacity frees.
  */
 import { startCluster, type TestCluster } from "./support/cluster.ts";
+import { eventually } from "./support/eventually.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { query, stderr, stdout } from "../actors/agent/_e2e_support.ts";
 
@@ -29,26 +30,6 @@ interface ExecReply {
     exitCode: number | null;
     console: [string, unknown][];
   };
-}
-
-/** Polls `check` until it answers a value (not undefined); no timing is asserted. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 const info = (c: TestCluster, name: string) =>

@@ -8,29 +8,10 @@
  * session runs on until it ends, then the agent exits.
  */
 import { startCluster, type TestCluster } from "./support/cluster.ts";
+import { eventually } from "./support/eventually.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { stdoutOf } from "./api_helpers_test.ts";
 import { containersOf } from "../actors/agent/_e2e_support.ts";
-
-/** Polls `check` until it answers a value (not undefined); no timing is asserted. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}${last ? `: ${last}` : ""}`);
-}
 
 interface AgentView {
   id: string;

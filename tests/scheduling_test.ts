@@ -7,6 +7,7 @@
  * group, and the supervisor tree rebuilding the scheduler after a crash.
  */
 import { startCluster, type TestCluster } from "./support/cluster.ts";
+import { eventually } from "./support/eventually.ts";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { expectProblem } from "./api_helpers_test.ts";
 
@@ -20,26 +21,6 @@ interface PendingItem {
   sessionId: string;
   code: string;
   reason: string;
-}
-
-/** Polls `check` until it answers a value (not undefined); no timing is asserted. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 const SMALL = { cpu: 1, mem: "512m" };

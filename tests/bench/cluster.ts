@@ -13,6 +13,7 @@
 import { ActorSystem } from "../../actors/runtime/mod.ts";
 import { Actor } from "../../actors/runtime/types.ts";
 import { Cluster } from "../../actors/cluster/mod.ts";
+import { firstLine } from "./_child.ts";
 
 const SECRET = crypto.randomUUID();
 const TELLS = Number(Deno.env.get("BENCH_CLUSTER_TELLS") ?? 500_000);
@@ -47,8 +48,7 @@ if (Deno.args[0] === "child") {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const url = (await lines.read()).value!.trim();
+  const url = (await firstLine(child)).trim();
   const system = new ActorSystem({ nodeId: "bench-main" });
   const cluster = new Cluster(system, { secret: SECRET, log: () => {} });
   const node = await cluster.dial(url);

@@ -14,6 +14,7 @@
  */
 import { createHmac } from "node:crypto";
 import { startCluster } from "../support/cluster.ts";
+import { firstLine } from "./_child.ts";
 
 const DURATION_MS = Number(Deno.env.get("BENCH_GATEWAY_MS") ?? 5000);
 const CONNECTIONS = Number(Deno.env.get("BENCH_GATEWAY_CONNECTIONS") ?? 16);
@@ -128,15 +129,7 @@ const server = new Deno.Command(Deno.execPath(), {
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
-const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let first = "";
-while (!first.includes("\n")) {
-  const { value, done } = await lines.read();
-  if (done) throw new Error("gateway bench server exited early");
-  first += value;
-}
-lines.releaseLock();
-const { port, plainPort, sessionId } = JSON.parse(first.split("\n")[0]) as {
+const { port, plainPort, sessionId } = JSON.parse(await firstLine(server)) as {
   port: number;
   plainPort: number;
   sessionId: string;
