@@ -111,10 +111,9 @@ export async function run(args: string[]): Promise<void> {
     console.error(`cli: the body is not JSON: ${(e as Error).message}`);
     Deno.exit(2);
   }
-  let creds: Credentials;
   let res: Response;
   try {
-    creds = await credentials();
+    const creds = await credentials();
     res = await signedFetch(endpoint, creds, method.toUpperCase(), path, body);
   } catch (e) {
     const why = e instanceof TypeError ? `cannot reach ${endpoint}` : "";

@@ -36,7 +36,8 @@ export interface AgentOptions {
   host: KernelHost;
 }
 
-type Internal = { type: "heartbeat" } | {
+/** Messages only this node sends its agent actor (timers, node events). */
+export type AgentInternalMsg = { type: "heartbeat" } | {
   type: "kernel-ended";
   kernelId: string;
 } | {
@@ -58,7 +59,7 @@ interface Held {
   slots: Record<string, number>;
 }
 
-export class AgentActor extends Actor<AgentMsg | Internal> {
+export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
   #kernels = new Map<string, Held>();
   #draining = false;
   #timer?: ReturnType<typeof setInterval>;
@@ -98,7 +99,7 @@ export class AgentActor extends Actor<AgentMsg | Internal> {
     clearInterval(this.#timer);
   }
 
-  async receive(raw: AgentMsg | Internal): Promise<unknown> {
+  async receive(raw: AgentMsg | AgentInternalMsg): Promise<unknown> {
     if (raw.type === "heartbeat") {
       if (!this.#joined) return await this.#join();
       this.opts.registry.tell({

@@ -18,7 +18,7 @@ import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
 import type { RegistryMsg } from "../manager/protocol.ts";
-import { AgentActor } from "./agent_actor.ts";
+import { AgentActor, type AgentInternalMsg } from "./agent_actor.ts";
 import { AgentMsg, KernelMsg } from "./protocol.ts";
 import { DockerKernelHost } from "./docker_host.ts";
 
@@ -126,14 +126,14 @@ export async function startAgent(config: AgentConfig) {
   let current!: AgentActor;
   const ref = system.spawn(() => (current = new AgentActor(options)), {
     name: "agent",
-  }) as ActorRef<AgentMsg>;
+  }) as ActorRef<AgentMsg | AgentInternalMsg>;
   // A manager that restarted is a new incarnation: join it again, so it
   // re-attaches this agent's kernels to their sessions.
   // After a link loss the manager may also have declared this agent down,
   // ending the watches on its kernels: join again on "reachable" too.
   const rejoin = (e: { node: string }) => {
     if (e.node === managerNode) {
-      (ref as unknown as ActorRef<{ type: "rejoin" }>).tell({ type: "rejoin" });
+      ref.tell({ type: "rejoin" });
     }
   };
   cluster.on("up", rejoin);
@@ -161,7 +161,7 @@ export async function startAgent(config: AgentConfig) {
     if (current.kernelCount > 0) {
       // Past the deadline: end the kernels rather than orphan their
       // containers; each session is told why (and ends with its usage).
-      (ref as ActorRef<unknown>).tell({
+      ref.tell({
         type: "retire-all",
         reason: `agent ${config.id} stopped at its drain deadline`,
       });

@@ -56,7 +56,6 @@ export type Resolved = {
 } | { live: false; row: SessionRow };
 
 const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const nameKey = (accessKey: string, name: string) => `${accessKey}\n${name}`;
 
 export class SessionsActor extends Actor<SessionsMsg> {
@@ -146,10 +145,10 @@ export class SessionsActor extends Actor<SessionsMsg> {
 
   /** The live session `ref` names exactly (full id or name), if known here. */
   #exact(accessKey: string, ref: string): ActorRef<SessionMsg> | undefined {
-    const id = UUID.test(ref)
-      ? (this.#owners.get(ref.toLowerCase())?.accessKey === accessKey
-        ? ref.toLowerCase()
-        : undefined)
+    // A full id wins over a name, as in the store's rules.
+    const byId = ref.toLowerCase();
+    const id = this.#owners.get(byId)?.accessKey === accessKey
+      ? byId
       : this.#names.get(nameKey(accessKey, ref));
     return id
       ? this.ctx.child(id) as ActorRef<SessionMsg> | undefined
