@@ -19,15 +19,15 @@ const roles: Record<
 > = {
   start: {
     help: "manager + local agent + embedded Postgres",
-    load: () => import("./actors/start.ts"),
+    load: () => import("./roles/start.ts"),
   },
   manager: {
     help: "the manager node (gateway, store, scheduler)",
-    load: () => import("./actors/manager/node.ts"),
+    load: () => import("./roles/manager.ts"),
   },
   agent: {
     help: "an agent node: --manager ws://HOST:PORT",
-    load: () => import("./actors/agent/node.ts"),
+    load: () => import("./roles/agent.ts"),
   },
   images: {
     help: "build kernel images: images build NAME... | --all",

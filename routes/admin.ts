@@ -27,7 +27,10 @@ import { z } from "zod";
 import type { Hono } from "hono";
 import { requireAdmin } from "./auth.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { ClusterAdminDeps, GatewayDeps } from "./deps.ts";
+import type {
+  ClusterAdminDeps,
+  GatewayDeps,
+} from "../actors/manager/port/mod.ts";
 import {
   intish,
   normalizeKeys,
@@ -91,7 +94,7 @@ const sessionFilterSchema = z.object({
 });
 
 /** Kept for imports of its old home; defined with the other deps. */
-export type { ClusterAdminDeps } from "./deps.ts";
+export type { ClusterAdminDeps } from "../actors/manager/port/mod.ts";
 
 const schedulerSchema = z.object({
   scheduler: z.enum(["fifo", "lifo", "drf"]),

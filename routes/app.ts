@@ -18,7 +18,7 @@ import { authenticate } from "./auth.ts";
 import { type BodyLimits, bodyReader, readLimited } from "./body.ts";
 import { mountConfig } from "./config.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { GatewayDeps } from "./deps.ts";
+import type { GatewayDeps } from "../actors/manager/port/mod.ts";
 import { mountEvents } from "./events.ts";
 import { mountExecute } from "./execute.ts";
 import { mountFiles } from "./files.ts";

@@ -13,7 +13,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "./context.ts";
-import type { KeypairDeps } from "./deps.ts";
+import type { KeypairDeps } from "../actors/manager/port/mod.ts";
 import {
   AuthFailed,
   InsufficientPrivilege,

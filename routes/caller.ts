@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import type { GatewayEnv } from "./context.ts";
-import type { Caller } from "./deps.ts";
+import type { Caller } from "../actors/manager/port/mod.ts";
 import { AuthFailed, InsufficientPrivilege } from "./problems.ts";
 
 /** The caller of an authenticated route; `owner` is an optional `owner_access_key`. */

@@ -6,7 +6,7 @@
  */
 import type { Hono } from "hono";
 import type { GatewayEnv } from "./context.ts";
-import type { GatewayDeps } from "./deps.ts";
+import type { GatewayDeps } from "../actors/manager/port/mod.ts";
 
 /** Mounts the public config routes. */
 export function mountConfig(app: Hono<GatewayEnv>, deps: GatewayDeps): void {

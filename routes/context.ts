@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeypairAuth } from "./deps.ts";
+import type { KeypairAuth } from "../actors/manager/port/mod.ts";
 
 /** Per-request values set by middleware. */
 export interface GatewayVariables {

@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { GatewayDeps, SessionEvent } from "./deps.ts";
+import type { GatewayDeps, SessionEvent } from "../actors/manager/port/mod.ts";
 import { ownerAccessKeyOf, queryParams, rawParams } from "./params.ts";
 import { InvalidApiParams } from "./problems.ts";
 

@@ -10,7 +10,11 @@ import type { Hono } from "hono";
 import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { ConsoleItem, ExecuteResult, GatewayDeps } from "./deps.ts";
+import type {
+  ConsoleItem,
+  ExecuteResult,
+  GatewayDeps,
+} from "../actors/manager/port/mod.ts";
 import {
   ownerAccessKeyOf,
   parseComplete,

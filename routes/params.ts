@@ -10,7 +10,10 @@
 import { z } from "zod";
 import type { Context } from "hono";
 import type { GatewayEnv } from "./context.ts";
-import type { CreateSessionRequest, ExecuteMode } from "./deps.ts";
+import type {
+  CreateSessionRequest,
+  ExecuteMode,
+} from "../actors/manager/port/mod.ts";
 import { InvalidApiParams } from "./problems.ts";
 
 const decoder = new TextDecoder();

@@ -8,7 +8,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "./context.ts";
-import type { KeypairDeps } from "./deps.ts";
+import type { KeypairDeps } from "../actors/manager/port/mod.ts";
 import { RateLimitExceeded } from "./problems.ts";
 
 /** Length of the rolling window, seconds. */

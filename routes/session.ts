@@ -9,7 +9,7 @@ import type { Context, Hono } from "hono";
 import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { GatewayDeps } from "./deps.ts";
+import type { GatewayDeps } from "../actors/manager/port/mod.ts";
 import {
   flagOf,
   ownerAccessKeyOf,

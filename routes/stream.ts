@@ -20,7 +20,12 @@ import type { Context, Hono } from "hono";
 import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
-import type { Caller, GatewayDeps, StreamFrame, StreamRun } from "./deps.ts";
+import type {
+  Caller,
+  GatewayDeps,
+  StreamFrame,
+  StreamRun,
+} from "../actors/manager/port/mod.ts";
 import { mergeConsole } from "./execute.ts";
 import { ownerAccessKeyOf, queryParams } from "./params.ts";
 import { ProblemError, toProblem } from "./problems.ts";

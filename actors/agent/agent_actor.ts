@@ -20,8 +20,8 @@ import type {
   AgentInfo,
   KernelReport,
   RegistryMsg,
-} from "../manager/protocol.ts";
-import { AgentMsg } from "./protocol.ts";
+} from "../protocol/manager.ts";
+import { AgentMsg } from "../protocol/agent.ts";
 import { KernelActor } from "./kernel_actor.ts";
 import type { KernelHost, LaunchedKernel } from "./kernel_host.ts";
 

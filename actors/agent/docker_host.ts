@@ -35,7 +35,7 @@ import type {
   LaunchedKernel,
   LaunchRequest,
 } from "./kernel_host.ts";
-import { DEFAULT_KERNEL_SLOTS } from "./protocol.ts";
+import { DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
 
 export interface DockerHostOptions {
   agentId: string;

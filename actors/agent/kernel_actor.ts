@@ -13,8 +13,8 @@
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
 import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
-import { KernelMsg } from "./protocol.ts";
-import type { KernelGone, RunEvent } from "../manager/protocol.ts";
+import { KernelMsg } from "../protocol/agent.ts";
+import type { KernelGone, RunEvent } from "../protocol/manager.ts";
 import type { KernelEnd } from "./kernel_host.ts";
 
 type OwnerMsg = RunEvent | KernelGone;

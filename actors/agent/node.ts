@@ -17,9 +17,9 @@ import { resolve } from "node:path";
 import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
-import type { RegistryMsg } from "../manager/protocol.ts";
+import type { RegistryMsg } from "../protocol/manager.ts";
 import { AgentActor, type AgentInternalMsg } from "./agent_actor.ts";
-import { AgentMsg, KernelMsg } from "./protocol.ts";
+import { AgentMsg, KernelMsg } from "../protocol/agent.ts";
 import { DockerKernelHost } from "./docker_host.ts";
 
 export const AGENT_VERSION = "0.1.0";

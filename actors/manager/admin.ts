@@ -7,7 +7,7 @@
  */
 
 import type { ActorRef, Entities } from "../runtime/types.ts";
-import type { AdminDeps } from "../../routes/deps.ts";
+import type { AdminDeps } from "./port/mod.ts";
 import { listImages } from "../../images/build.ts";
 import { DomainError } from "./errors.ts";
 import type {

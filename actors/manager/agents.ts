@@ -8,8 +8,8 @@
  */
 
 import { Actor, type ActorRef, type Terminated } from "../runtime/types.ts";
-import type { AgentMsg } from "../agent/protocol.ts";
-import type { AgentInfo, RegistryMsg } from "./protocol.ts";
+import type { AgentMsg } from "../protocol/agent.ts";
+import type { AgentInfo, RegistryMsg } from "../protocol/manager.ts";
 import type { AgentCapacity, SchedulerMsg } from "./scheduler.ts";
 
 /** Persistence of agents. */

@@ -1,5 +1,5 @@
 /**
- * The manager's side of the gateway boundary (routes/deps.ts): each call
+ * The manager's side of the gateway boundary (the port, port/mod.ts): each call
  * asks the actor that owns the answer. Long waits (a create waiting for
  * RUNNING, a long-poll) happen here, outside any mailbox.
  *
@@ -21,8 +21,8 @@ import type {
   SessionInfo,
   StreamFrame,
   StreamRun,
-} from "../../routes/deps.ts";
-import type { KernelMsg } from "../agent/protocol.ts";
+} from "./port/mod.ts";
+import type { KernelMsg } from "../protocol/agent.ts";
 import { DomainError, type ProblemName } from "./errors.ts";
 import {
   type ImageResourceSpec,

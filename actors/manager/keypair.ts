@@ -9,7 +9,7 @@
  */
 
 import { Actor } from "../runtime/types.ts";
-import type { KeypairAuth } from "../../routes/deps.ts";
+import type { KeypairAuth } from "./port/mod.ts";
 import {
   checkRateLimit,
   emptyRateLimitState,

@@ -1,8 +1,10 @@
 /**
- * `deno task manager`: the manager node. Opens the store (embedded Postgres
- * unless DATABASE_URL), seeds the admin keypair, starts the actor system
- * and its supervisor tree (root.ts), accepts agent nodes on `/x/cluster`,
- * and serves the Backend.AI-compatible API.
+ * The manager node's core: opens the store (embedded Postgres unless
+ * DATABASE_URL), seeds the admin keypair, starts the actor system and its
+ * supervisor tree (root.ts) and the cluster that agent nodes join. It
+ * answers with the port the HTTP gateway calls ({@link GatewayDeps}) and
+ * the cluster's upgrade handler; `roles/manager.ts` puts the two behind
+ * one HTTP server (this layer does not know HTTP routes).
  *
  * @module
  */
@@ -10,14 +12,12 @@
 import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
-import { createGateway } from "../../routes/app.ts";
-import { serveGateway } from "../../routes/serve.ts";
 import { recipeFor, resolveImage } from "../../images/catalog.ts";
 import { parseBinarySize } from "../../policies/slots.ts";
-import { DEFAULT_KERNEL_SLOTS } from "../agent/protocol.ts";
-import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
+import { DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
+import type { AgentMsg, KernelMsg } from "../protocol/agent.ts";
 import { decideExpiry } from "../../policies/idle.ts";
-import { type ManagerConfig, parseManagerConfig } from "./config.ts";
+import type { ManagerConfig } from "./config.ts";
 import { openStore, type Store } from "./store/mod.ts";
 import { storePorts } from "./store_ports.ts";
 import { ManagerRoot, PATHS } from "./root.ts";
@@ -25,7 +25,8 @@ import { createEventBus, type ManagerServices } from "./services.ts";
 import { KeypairActor, type KeypairMsg } from "./keypair.ts";
 import { createGatewayDeps } from "./gateway.ts";
 import { createAdminDeps } from "./admin.ts";
-import { RegistryMsg } from "./protocol.ts";
+import { RegistryMsg } from "../protocol/manager.ts";
+import type { GatewayDeps } from "./port/mod.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { SessionsMsg } from "./sessions.ts";
 import { loadOrCreateSecret, seedAdmin } from "./seed.ts";
@@ -35,19 +36,23 @@ import type { AgentsMsg } from "./agents.ts";
 export const MANAGER_VERSION = "0.1.0";
 export const MANAGER_NODE = "manager";
 
-export interface RunningManager {
-  port: number;
+export interface ManagerCore {
+  config: ManagerConfig;
   clusterSecret: string;
   admin: { accessKey: string; secretKey: string };
   store: Store;
   system: ActorSystem;
   cluster: Cluster;
+  /** What the HTTP gateway calls. */
+  deps: GatewayDeps;
+  /** Tells the core which port the gateway serves (agents it starts dial it). */
+  served(port: number): void;
   stop(): Promise<void>;
 }
 
-export async function startManager(
+export async function startManagerCore(
   config: ManagerConfig,
-): Promise<RunningManager> {
+): Promise<ManagerCore> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   const store = await openStore({
     dataDir: config.dataDir,
@@ -199,46 +204,25 @@ export async function startManager(
       debugHooks: Deno.env.get("BAI_DEBUG_HOOKS") === "1",
     }),
   });
-  const app = createGateway(deps, { defaultRateLimit: config.rateLimit });
-  const server = await serveGateway({
-    fetch: (req: Request) => {
-      const path = new URL(req.url).pathname;
-      return path === "/x/cluster"
-        ? cluster.acceptUpgrade(req)
-        : app.fetch(req);
-    },
-  }, { hostname: config.hostname, port: config.port });
-  servedPort = server.port;
-  console.error(
-    `manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`,
-  );
-
   let stopped = false;
   return {
-    port: server.port,
+    config,
     clusterSecret,
     admin,
     store,
     system,
     cluster,
+    deps,
+    served(port) {
+      servedPort = port;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.shutdown();
       await cluster.close();
       await system.shutdown({ deadlineMs: 5000 });
       await driver.close();
       await store.close();
     },
   };
-}
-
-export async function run(args: string[]): Promise<void> {
-  const manager = await startManager(parseManagerConfig(args));
-  const stop = async () => {
-    await manager.stop();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
 }

@@ -48,7 +48,7 @@ import {
   type ActorRef,
   type SupervisorStrategy,
 } from "../runtime/types.ts";
-import type { AgentMsg } from "../agent/protocol.ts";
+import type { AgentMsg } from "../protocol/agent.ts";
 import { AgentRegistryActor, type AgentsStorePort } from "./agents.ts";
 import { SchedulerActor, type SchedulerOptions } from "./scheduler.ts";
 import { SessionsActor, type SessionsStorePort } from "./sessions.ts";

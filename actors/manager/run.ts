@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ConsoleItem, ExecuteResult } from "../../routes/deps.ts";
+import type { ConsoleItem, ExecuteResult } from "./port/mod.ts";
 
 /** Statuses after which a poll returns at once (the client must act or is done). */
 const STOPPING = new Set([

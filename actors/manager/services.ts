@@ -8,8 +8,8 @@
  */
 
 import type { ActorRef } from "../runtime/types.ts";
-import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
-import type { SessionEvent } from "../../routes/deps.ts";
+import type { AgentMsg, KernelMsg } from "../protocol/agent.ts";
+import type { SessionEvent } from "./port/mod.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { KeypairMsg } from "./keypair.ts";
 

@@ -13,9 +13,9 @@
  */
 
 import { Actor, type ActorRef, type Terminated } from "../runtime/types.ts";
-import type { ExecuteResult, SessionInfo } from "../../routes/deps.ts";
-import type { KernelGone, RunEvent } from "./protocol.ts";
-import type { AgentMsg, KernelMsg } from "../agent/protocol.ts";
+import type { ExecuteResult, SessionInfo } from "./port/mod.ts";
+import type { KernelGone, RunEvent } from "../protocol/manager.ts";
+import type { AgentMsg, KernelMsg } from "../protocol/agent.ts";
 import { DomainError } from "./errors.ts";
 import { Run } from "./run.ts";
 import type { ManagerServices, SessionRow } from "./services.ts";

@@ -13,10 +13,7 @@ import {
   type SupervisorStrategy,
   type Terminated,
 } from "../runtime/types.ts";
-import type {
-  CreateSessionRequest,
-  CreateSessionResult,
-} from "../../routes/deps.ts";
+import type { CreateSessionRequest, CreateSessionResult } from "./port/mod.ts";
 import { DomainError } from "./errors.ts";
 import { SessionActor, type SessionMsg } from "./session.ts";
 import type { ManagerServices, SessionRow } from "./services.ts";

@@ -28,7 +28,7 @@ import type {
   StreamExecuteRequest,
   StreamFrame,
   StreamRun,
-} from "../../routes/deps.ts";
+} from "../../actors/manager/port/mod.ts";
 import {
   ObjectNotFound,
   ProblemError,

@@ -1,39 +1,12 @@
 /**
- * The boundary between the HTTP gateway and the manager. Routes code only
- * against {@link GatewayDeps}; the manager supplies an implementation backed
- * by its actors (keypair, session, scheduler, registry). Every shape here is
- * plain JSON-friendly data so an adapter can forward it over an actor `ask`.
- *
- * Failures: implementations throw {@link ProblemError} (see problems.ts) or
- * any `Error` with a `problemType` property naming an API problem
- * (e.g. `"object-not-found"`, `"too-many-sessions-matched"`,
- * `"session-already-exists"` with `problemData: { existingSessionId }`).
- * Anything else becomes a logged 500.
+ * The session operations of the manager's port: create, look up, run code
+ * (long-poll and streamed), files, lifecycle events. Every shape is plain
+ * JSON-friendly data.
  *
  * @module
  */
 
-/** What the gateway needs to know about a keypair to authenticate and limit it. */
-export interface KeypairAuth {
-  accessKey: string;
-  secretKey: string;
-  isActive: boolean;
-  isAdmin: boolean;
-  /** Requests allowed per rolling 900 s window; `undefined` → the gateway default. */
-  rateLimit?: number;
-  resourcePolicy: string;
-  userId?: string;
-}
-
-/**
- * Who a call acts for. `accessKey` is the owning keypair (the requester's, or
- * the `owner_access_key` an admin named); `requester` is who signed it.
- */
-export interface Caller {
-  accessKey: string;
-  requester: string;
-  isAdmin: boolean;
-}
+import type { Caller } from "./keypairs.ts";
 
 /** Session types of Backend.AI. */
 export type SessionType = "interactive" | "batch";
@@ -223,112 +196,4 @@ export interface SessionDeps {
     caller: Caller,
     filter: SessionEventFilter,
   ): Promise<AsyncIterable<SessionEvent>>;
-}
-
-/** Keypair look-ups on the hot path. */
-export interface KeypairDeps {
-  lookup(accessKey: string): Promise<KeypairAuth | undefined>;
-  /** Counts one request in the rolling 900 s window ending at `now` (ms). */
-  hit(
-    accessKey: string,
-    limit: number,
-    now: number,
-  ): Promise<{ allowed: boolean; remaining: number }>;
-}
-
-/** A keypair as admins see it (no secret). */
-export interface KeypairView {
-  accessKey: string;
-  userId?: string;
-  isActive: boolean;
-  isAdmin: boolean;
-  rateLimit?: number;
-  resourcePolicy: string;
-  [extra: string]: unknown;
-}
-
-/** Input of `POST /x/admin/keypairs`. */
-export interface CreateKeypairRequest {
-  userId?: string;
-  isAdmin: boolean;
-  rateLimit?: number;
-  resourcePolicy: string;
-}
-
-/** Admin listing filter of sessions across keypairs. */
-export interface AdminSessionFilter {
-  accessKey?: string;
-  status?: string[];
-  limit: number;
-  offset: number;
-}
-
-/** Our admin API (`/x/admin/...`); inputs are validated, outputs passed through as JSON. */
-/**
- * Scheduling and scaling operations of the admin API (routes/admin.ts):
- * drain, stop, the pending queue, the scheduler kind and autoscaler of a
- * scaling group.
- */
-export interface ClusterAdminDeps {
-  /** Drains (takes nothing new) or undrains an agent; answers its view. */
-  setAgentDraining(
-    id: string,
-    draining: boolean,
-  ): Promise<Record<string, unknown>>;
-  /** Stops an autoscaler-started agent at once (admin override of protection). */
-  stopAgent(id: string): Promise<void>;
-  /** The scheduler's pending queue with the reason each session waits. */
-  pendingSessions(scalingGroup?: string): Promise<Record<string, unknown>[]>;
-  /** Sets a scaling group's scheduler kind; answers the group. */
-  setScheduler(
-    group: string,
-    scheduler: "fifo" | "lifo" | "drf",
-  ): Promise<Record<string, unknown>>;
-  /** `{config, status}` of a scaling group's autoscaler. */
-  getAutoscaler(group: string): Promise<Record<string, unknown>>;
-  /** Validates and stores the group's autoscaler settings, then applies them. */
-  putAutoscaler(
-    group: string,
-    config: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
-  /** Test hook; present only when the manager enables debug hooks. */
-  debugCrash?(actor: "scheduler"): Promise<void>;
-}
-
-export interface AdminDeps extends ClusterAdminDeps {
-  /** The only place a secret key is returned. */
-  createKeypair(
-    req: CreateKeypairRequest,
-  ): Promise<{ accessKey: string; secretKey: string }>;
-  listKeypairs(): Promise<KeypairView[]>;
-  deactivateKeypair(accessKey: string): Promise<void>;
-  deleteKeypair(accessKey: string): Promise<void>;
-  listResourcePolicies(): Promise<Record<string, unknown>[]>;
-  putResourcePolicy(
-    name: string,
-    policy: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
-  deleteResourcePolicy(name: string): Promise<void>;
-  listScalingGroups(): Promise<Record<string, unknown>[]>;
-  putScalingGroup(
-    name: string,
-    group: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
-  listAgents(): Promise<Record<string, unknown>[]>;
-  getAgent(id: string): Promise<Record<string, unknown>>;
-  listSessions(
-    filter: AdminSessionFilter,
-  ): Promise<{ sessions: Record<string, unknown>[]; total: number }>;
-  listImages(): Promise<Record<string, unknown>[]>;
-}
-
-/** Everything the gateway calls. */
-export interface GatewayDeps {
-  keypairs: KeypairDeps;
-  sessions: SessionDeps;
-  admin: AdminDeps;
-  /** `GET /config/resource-slots`: slot name → unit ("count", "bytes"). */
-  resourceSlots(): Promise<Record<string, string>>;
-  /** Our manager version, reported by `GET /`. */
-  version: string;
 }

@@ -1,7 +1,7 @@
 /**
  * Messages the manager's actors receive from agent nodes, validated on
- * receipt (they cross a node boundary). Agents' own protocol is in
- * actors/agent/protocol.ts.
+ * receipt (they cross a node boundary). What agents receive is in
+ * `agent.ts` beside this file.
  *
  * @module
  */

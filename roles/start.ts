@@ -8,8 +8,8 @@
  * @module
  */
 
-import { parseManagerConfig } from "./manager/config.ts";
-import { startManager } from "./manager/node.ts";
+import { parseManagerConfig } from "../actors/manager/config.ts";
+import { startManager } from "./manager.ts";
 import { ensureImage } from "../images/build.ts";
 import { printProgress } from "../images/progress.ts";
 import { DEFAULT_IMAGE } from "../images/catalog.ts";

@@ -1,0 +1,33 @@
+/**
+ * The manager's port: everything the HTTP gateway (routes/) may call, and
+ * nothing else. The manager implements it over its actors
+ * (actors/manager/gateway.ts); routes code against these types only, so the
+ * import graph points from the edge inward.
+ *
+ * Failures: implementations throw a `DomainError` (actors/manager/errors.ts)
+ * or any `Error` with a `problemType` property naming an API problem
+ * (e.g. `"object-not-found"`, `"too-many-sessions-matched"`,
+ * `"session-already-exists"` with `problemData: { existingSessionId }`).
+ * Anything else becomes a logged 500.
+ *
+ * @module
+ */
+
+import type { AdminDeps } from "./admin.ts";
+import type { KeypairDeps } from "./keypairs.ts";
+import type { SessionDeps } from "./sessions.ts";
+
+export type * from "./admin.ts";
+export type * from "./keypairs.ts";
+export type * from "./sessions.ts";
+
+/** Everything the gateway calls. */
+export interface GatewayDeps {
+  keypairs: KeypairDeps;
+  sessions: SessionDeps;
+  admin: AdminDeps;
+  /** `GET /config/resource-slots`: slot name → unit ("count", "bytes"). */
+  resourceSlots(): Promise<Record<string, string>>;
+  /** Our manager version, reported by `GET /`. */
+  version: string;
+}

@@ -1,0 +1,13 @@
+/**
+ * The messages manager and agent nodes exchange, with their zod schemas.
+ * Both sides import this module and neither owns it: a receiver validates
+ * every message that crosses a node boundary against these schemas.
+ *
+ * - `agent.ts`: what an agent node's actors receive (from the manager).
+ * - `manager.ts`: what the manager's actors receive (from agents).
+ *
+ * @module
+ */
+
+export * from "./agent.ts";
+export * from "./manager.ts";
