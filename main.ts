@@ -4,6 +4,7 @@
  * - `start`   manager + one local agent + embedded Postgres (the default)
  * - `manager` the HTTP gateway, store and manager actors
  * - `agent`   an agent node dialing a manager (`--manager ws://HOST:PORT`)
+ * - `storage` a storage node (vfolder hosts, uploads, downloads)
  * - `images`  build kernel images (`images build python bash c`, `--all`)
  * - `cli`     a small signed-request client for the API
  *
@@ -28,6 +29,10 @@ const roles: Record<
   agent: {
     help: "an agent node: --manager ws://HOST:PORT",
     load: () => import("./roles/agent.ts"),
+  },
+  storage: {
+    help: "a storage node (vfolders): --manager ws://HOST:PORT",
+    load: () => import("./roles/storage.ts"),
   },
   images: {
     help: "build kernel images: images build NAME... | --all",

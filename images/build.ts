@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { describeImage, type ImageInfo } from "./listing.ts";
 import { recipeFor, RECIPES } from "./catalog.ts";
 import { BASE_REF, ensureBase } from "./base.ts";
 import { labelsOf, recipeHash, writeContext } from "./dockerfile.ts";
@@ -30,19 +31,7 @@ export type { ProgressEvent } from "./progress.ts";
 export * from "./errors.ts";
 
 /** Metadata of a built kernel image, read back from its labels. */
-export interface ImageInfo {
-  ref: string;
-  name: string;
-  id: string;
-  languages: string[];
-  features: string[];
-  minCpu: number;
-  minMem: string;
-  recipeHash: string;
-  sizeBytes: number;
-  created: string;
-  labels: Record<string, string>;
-}
+export type { ImageInfo } from "./listing.ts";
 
 /** Options of ensureImage. */
 export interface EnsureImageOptions {
@@ -173,22 +162,13 @@ function toInfo(
   },
   ref: string,
 ): ImageInfo {
-  const labels = img.Config.Labels ?? {};
-  return {
+  return describeImage({
     ref,
-    name: labels["ai.backend.recipe-name"] ?? ref,
     id: img.Id,
-    languages: (labels["ai.backend.languages"] ?? "").split(" ").filter(
-      Boolean,
-    ),
-    features: (labels["ai.backend.features"] ?? "").split(" ").filter(Boolean),
-    minCpu: Number(labels["ai.backend.resource.min.cpu"] ?? 1),
-    minMem: labels["ai.backend.resource.min.mem"] ?? "",
-    recipeHash: labels["ai.backend.recipe-hash"] ?? "",
     sizeBytes: img.Size,
     created: img.Created,
-    labels,
-  };
+    labels: img.Config.Labels ?? {},
+  });
 }
 
 /** The kernel images present in the engine (label ai.backend.kernelspec=1), from their labels. */

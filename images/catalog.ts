@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Recipe, recipeRef, RecipeSchema } from "./recipe.ts";
+import { checkRecipe, type Recipe, recipeRef, RecipeSchema } from "./recipe.ts";
 import bash from "./bash/recipe.json" with { type: "json" };
 import c from "./c/recipe.json" with { type: "json" };
 import cpp from "./cpp/recipe.json" with { type: "json" };
@@ -23,6 +23,9 @@ import octave from "./octave/recipe.json" with { type: "json" };
 import php from "./php/recipe.json" with { type: "json" };
 import python from "./python/recipe.json" with { type: "json" };
 import pythonMl from "./python-ml/recipe.json" with { type: "json" };
+import pythonJupyter from "./python-jupyter/recipe.json" with {
+  type: "json",
+};
 import r from "./r/recipe.json" with { type: "json" };
 import rust from "./rust/recipe.json" with { type: "json" };
 
@@ -43,8 +46,9 @@ export const RECIPES: ReadonlyMap<string, Recipe> = new Map(
     octave,
     haskell,
     pythonMl,
+    pythonJupyter,
   ]
-    .map((raw) => RecipeSchema.parse(raw))
+    .map((raw) => checkRecipe(RecipeSchema.parse(raw)))
     .map((recipe) => [recipe.name, recipe]),
 );
 
@@ -64,6 +68,20 @@ for (const recipe of RECIPES.values()) {
 }
 
 /**
+ * The shape of a Docker image reference (distribution's grammar, lower-cased):
+ * `[host[:port]/]component(/component)*[:tag][@algo:hex]`, each path
+ * component `[a-z0-9]+` joined by `.`, `_`, `__` or dashes. Anything else
+ * (`../../python`, `python/`, ` python`) names no image.
+ */
+const IMAGE_REF = new RegExp(
+  "^(?:[a-z0-9-]+(?:\\.[a-z0-9-]+)*(?::[0-9]+)?/)?" + // optional registry host
+    "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*" + // first path component
+    "(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*" + // more components
+    "(?::[a-z0-9_][a-z0-9_.-]{0,127})?" + // tag
+    "(?:@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,})?$", // digest
+);
+
+/**
  * Maps a user's image name to a recipe.
  *
  * Accepts an alias (`python`, `c`, `cpp` ...), a local ref (`bai/c`,
@@ -71,7 +89,8 @@ for (const recipe of RECIPES.values()) {
  * Backend.AI style ref whose last path segment's repo name is an alias
  * (`python:3.11-ubuntu20.04`, `cr.backend.ai/stable/python:3.9`,
  * `cr.backend.ai/multiarch/python-tensorflow:2.10-py38`).
- * Returns undefined for anything else (e.g. `julia`).
+ * Returns undefined for anything else (e.g. `julia`, or `../../python`,
+ * which is no image reference at all).
  *
  * @example
  * ```ts
@@ -81,7 +100,7 @@ for (const recipe of RECIPES.values()) {
  */
 export function resolveImage(nameOrAlias: string): ResolvedImage | undefined {
   const text = nameOrAlias.trim().toLowerCase();
-  if (!text) return undefined;
+  if (!text || !IMAGE_REF.test(text)) return undefined;
   const noDigest = text.split("@")[0];
   const lastSlash = noDigest.lastIndexOf("/");
   const lastSegment = noDigest.slice(lastSlash + 1);

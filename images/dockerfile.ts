@@ -95,7 +95,7 @@ export function dockerfile(
     "RUN useradd -u 1000 -U -d /home/work -m -s /bin/bash work",
     "COPY runner.py /opt/kernel/runner",
     "COPY lib/ /opt/kernel/lib/",
-    "COPY driver.json /opt/kernel/driver.json",
+    "COPY driver.json apps.json /opt/kernel/",
     "RUN chmod 755 /opt/kernel/runner && python3 -m compileall -q /opt/kernel/lib",
     "ENV HOME=/home/work PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8",
     "USER 1000:1000",
@@ -125,6 +125,10 @@ export async function writeContext(
     );
   }
   await Deno.writeTextFile(`${dir}/driver.json`, JSON.stringify(recipe.driver));
+  await Deno.writeTextFile(
+    `${dir}/apps.json`,
+    JSON.stringify({ servicePorts: recipe.servicePorts, apps: recipe.apps }),
+  );
   await Deno.writeTextFile(
     `${dir}/Dockerfile`,
     dockerfile(recipe, baseRef, labels),

@@ -41,8 +41,13 @@ export interface KeypairUsage {
   concurrent_sessions: number;
   /** Slots held by those sessions. */
   occupied_slots: ResourceSlots;
-  /** Cost accrued today so far. */
+  /** Cost accrued today so far (ended and running sessions: cost/daily.ts). */
   cost_today: number;
+  /**
+   * When today's cost resets (ms: the next midnight in the cost time zone,
+   * cost/day.ts); named in a `daily_cost_limit` refusal when given.
+   */
+  cost_resets_at?: number;
 }
 
 /** A session asking to be admitted. */
@@ -71,6 +76,8 @@ export interface ExceededLimit {
   used: number;
   /** The policy's maximum. */
   max: number;
+  /** When a daily limit resets (ISO 8601), for `daily_cost_limit`. */
+  resetsAt?: string;
 }
 
 /**
@@ -177,6 +184,9 @@ export function admitSession(
       requested: cost,
       used: usage.cost_today,
       max: costMax,
+      ...(usage.cost_resets_at === undefined
+        ? {}
+        : { resetsAt: new Date(usage.cost_resets_at).toISOString() }),
     });
   }
   return exceeded.length

@@ -94,6 +94,25 @@ Deno.test("daily cost: estimated cost counts; a spent budget refuses", () => {
   assert.deepEqual(d.error.exceeded, [
     { limit: "daily_cost_limit", requested: 1.5, used: 4, max: 5 },
   ]);
+  // With the rollover known, the refusal says when the budget comes back.
+  const resets = Date.UTC(2024, 0, 3, 15); // 00:00 in Seoul
+  const r = admitSession(policy, {
+    ...idle,
+    cost_today: 5,
+    cost_resets_at: resets,
+  }, {
+    slots: {},
+  });
+  assert.ok(!r.ok);
+  assert.deepEqual(r.error.toProblemData(), {
+    exceeded: [{
+      limit: "daily_cost_limit",
+      requested: 0,
+      used: 5,
+      max: 5,
+      resetsAt: "2024-01-03T15:00:00.000Z",
+    }],
+  });
 });
 
 Deno.test("zero requests never exceed a cap, fractional cpu has slack", () => {

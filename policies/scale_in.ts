@@ -1,31 +1,41 @@
 /**
- * Autoscaling decisions for a scaling group, with scale-in protection as
- * in AWS Auto Scaling / cluster-autoscaler:
+ * Scale-in decisions for a scaling group, with scale-in protection as in
+ * AWS Auto Scaling / cluster-autoscaler, built so that scale-in never
+ * surprises (scale-out is in `scale_out.ts`):
  *
- * - {@link decideScaleIn}: which agents to drain and which to stop. An
- *   agent that runs sessions is drained (takes nothing new) and stopped
- *   once empty, or once it has drained longer than `drainDeadlineMs` (its
- *   unprotected sessions end: AWS lifecycle-hook timeout semantics). An
- *   agent hosting protected sessions (protection.ts: flagged, batch, or
- *   older than N minutes) is drained but never stopped by scale-in, whatever
- *   the deadline. An agent with node-level protection is never picked at
- *   all. An unhealthy agent may be stopped, and an admin's forced stop
- *   overrides every protection.
- * - {@link decideScaleOut}: how many agents to add for pending demand, a
- *   target of free capacity ("hot" groups keep spare room warm) and the
- *   group's minimum ("cold" groups have min 0 and no target: they grow only
- *   for demand).
+ * - {@link decideScaleIn}: which agents to drain and which to stop. Only
+ *   real surplus goes: an agent is removed only if the agents that stay
+ *   keep `minAgents` and still have `targetFreeCapacity` free **plus room
+ *   for the load of every busy agent being removed** (its sessions must be
+ *   able to come back somewhere), idle agents first. Above `maxAgents`
+ *   agents go regardless of the target. A busy agent is drained (takes
+ *   nothing new) and stopped once empty, or once it has drained longer
+ *   than `drainDeadlineMs` (its unprotected sessions end: AWS
+ *   lifecycle-hook timeout semantics). An agent hosting protected sessions
+ *   (protection.ts: flagged, batch, or older than N minutes) is drained at
+ *   most, never stopped by scale-in, whatever the deadline. An agent with
+ *   node-level protection is never picked at all. An unhealthy agent is
+ *   stopped, and an admin's forced stop overrides every protection.
+ *
+ * Every decision carries `detail` strings an operator can read (why an
+ * agent goes, why it stays, why no agent starts).
+ *
+ * Room is counted in aggregate over the group (sums per slot), not packed
+ * session by session: agents report occupied slots, not their sessions.
  *
  * @module
  */
 
 import {
+  addSlots,
   clampSlots,
   fits,
+  formatSlots,
   type ResourceSlots,
   subtractSlots,
   sumSlots,
 } from "./slots.ts";
+import { displacedBy, freeOf, isBusy, loadOf, plural } from "./_scaling.ts";
 
 /** The autoscaler's view of one agent. */
 export interface ScalableAgent {
@@ -38,7 +48,8 @@ export interface ScalableAgent {
   /** Kernels running on it. */
   runningKernels: number;
   /**
-   * Node-level scale-in protection: the autoscaler never drains or stops it.
+   * Node-level scale-in protection: the autoscaler never drains, undrains
+   * or stops it.
    * @default {false}
    */
   protected?: boolean;
@@ -53,6 +64,12 @@ export interface ScalableAgent {
    * @default {false}
    */
   draining?: boolean;
+  /**
+   * Drained by an operator, not by scale-in: the autoscaler never undrains
+   * it (it still counts it as draining).
+   * @default {false}
+   */
+  cordoned?: boolean;
   /** When it started draining (ms), for `drainDeadlineMs`. */
   drainingSince?: number;
   /**
@@ -110,6 +127,24 @@ export type ScaleInReason =
 export interface ScaleInAction {
   agentId: string;
   reason: ScaleInReason;
+  /** For the operator: why, in words. */
+  detail: string;
+}
+
+/** Why an agent stays as it is. */
+export type KeepReason =
+  | "node-protected"
+  | "min-agents"
+  | "target-free-capacity"
+  | "hosts-protected-sessions"
+  | "draining";
+
+/** An agent scale-in leaves alone, and why. */
+export interface KeptAgent {
+  agentId: string;
+  reason: KeepReason;
+  /** For the operator: why, in words. */
+  detail: string;
 }
 
 /** Output of {@link decideScaleIn}. */
@@ -118,43 +153,38 @@ export interface ScaleInDecision {
   drain: ScaleInAction[];
   /** Agents to stop now. */
   stop: ScaleInAction[];
-}
-
-function freeOf(a: ScalableAgent): ResourceSlots {
-  return clampSlots(subtractSlots(a.capacity, a.occupied));
-}
-
-function loadOf(a: ScalableAgent): number {
-  let sum = 0, n = 0;
-  for (const k in a.capacity) {
-    if (a.capacity[k] > 0) {
-      sum += (a.occupied[k] ?? 0) / a.capacity[k];
-      n++;
-    }
-  }
-  return n ? sum / n : 0;
+  /** Every other agent, with the rule that keeps it. */
+  kept: KeptAgent[];
 }
 
 /**
- * Picks agents to drain and to stop. In order: forced stops; unhealthy
- * agents; draining agents that became empty or passed `drainDeadlineMs`
- * (and host nothing protected); then, among healthy, non-draining agents
- * without node-level protection (empty ones first, then those without
- * protected sessions, then least loaded, then oldest), removes agents while
- * the group stays at or above `minAgents` and keeps `targetFreeCapacity`
- * free, or while it is above `maxAgents` regardless of free capacity. A
- * removed agent is stopped if it is empty and hosts nothing protected,
- * otherwise drained.
+ * Picks agents to drain and to stop, and says why each other agent stays.
+ * In order:
+ *
+ * 1. forced stops, then unhealthy agents: stopped;
+ * 2. draining agents: stopped once empty, or past `drainDeadlineMs` when
+ *    they host nothing protected; otherwise kept draining;
+ * 3. healthy, non-draining agents without node-level protection, idle ones
+ *    first (then those without protected sessions, least loaded, oldest,
+ *    by id): while the group is above `maxAgents` each goes (`over-max`);
+ *    otherwise one goes (`surplus`) only if the agents left stay at or
+ *    above `minAgents` and their free capacity covers `targetFreeCapacity`
+ *    plus the load of every busy agent removed now or draining already
+ *    (protected sessions stay where they are and need no room). A removed
+ *    agent is stopped if idle, otherwise drained.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { decideScaleIn } from "./scale_in.ts";
- * const agent = (id: string, kernels: number) => ({
- *   id, capacity: { cpu: 4 }, occupied: { cpu: kernels }, runningKernels: kernels, startedAt: 0,
+ * const agent = (id: string, used: number) => ({
+ *   id, capacity: { cpu: 4 }, occupied: { cpu: used }, runningKernels: used, startedAt: 0,
  * });
- * const d = decideScaleIn([agent("a", 0), agent("b", 2)], { minAgents: 0 });
- * assert.ok(d.stop[0].agentId === "a" && d.drain[0].agentId === "b");
+ * // a (idle) stops; c's 1 cpu fits in b's free room, so c drains; b stays.
+ * const d = decideScaleIn([agent("a", 0), agent("b", 2), agent("c", 1)], { minAgents: 1 });
+ * assert.deepEqual(d.stop.map((x) => x.agentId), ["a"]);
+ * assert.deepEqual(d.drain.map((x) => x.agentId), ["c"]);
+ * assert.deepEqual(d.kept.map((x) => `${x.agentId}:${x.reason}`), ["b:min-agents"]);
  * ```
  */
 export function decideScaleIn(
@@ -167,22 +197,51 @@ export function decideScaleIn(
   const forced = new Set(options.forceStop ?? []);
   const deadline = options.drainDeadlineMs ?? Infinity;
   const now = options.now ?? Date.now();
-  const out: ScaleInDecision = { drain: [], stop: [] };
+  const out: ScaleInDecision = { drain: [], stop: [], kept: [] };
+  const stop = (a: ScalableAgent, reason: ScaleInReason, detail: string) =>
+    out.stop.push({ agentId: a.id, reason, detail });
+  const keep = (a: ScalableAgent, reason: KeepReason, detail: string) =>
+    out.kept.push({ agentId: a.id, reason, detail });
 
   const active: ScalableAgent[] = [];
+  let displaced: ResourceSlots = {};
   for (const a of agents) {
     if (forced.has(a.id)) {
-      out.stop.push({ agentId: a.id, reason: "admin-force" });
+      stop(a, "admin-force", "stopped by an administrator");
     } else if (a.healthy === false) {
-      out.stop.push({ agentId: a.id, reason: "unhealthy" });
+      stop(a, "unhealthy", "failing health checks");
     } else if (a.draining) {
-      if (a.hostsProtectedSessions) continue; // drained, never stopped
+      if (a.hostsProtectedSessions) {
+        keep(
+          a,
+          "hosts-protected-sessions",
+          "draining; hosts protected sessions, so scale-in waits for them " +
+            "to end and never stops it",
+        );
+        continue;
+      }
+      const since = a.drainingSince ?? now;
       if (a.runningKernels === 0) {
-        out.stop.push({ agentId: a.id, reason: "drained-empty" });
-      } else if (
-        !a.protected && now - (a.drainingSince ?? now) >= deadline
-      ) {
-        out.stop.push({ agentId: a.id, reason: "drain-deadline" });
+        stop(a, "drained-empty", "drained and empty");
+      } else if (!a.protected && now - since >= deadline) {
+        stop(
+          a,
+          "drain-deadline",
+          `drain deadline of ${deadline / 1000} s passed with ` +
+            `${plural(a.runningKernels, "kernel")} left`,
+        );
+      } else {
+        displaced = addSlots(displaced, displacedBy(a));
+        keep(
+          a,
+          "draining",
+          `draining: ${plural(a.runningKernels, "kernel")} left; ` +
+            (Number.isFinite(deadline) && !a.protected
+              ? `stopped at the drain deadline in ${
+                Math.ceil((since + deadline - now) / 1000)
+              } s`
+              : "waits for them to end (no drain deadline)"),
+        );
       }
     } else {
       active.push(a);
@@ -192,7 +251,6 @@ export function decideScaleIn(
   let count = active.length;
   let free = sumSlots(active.map(freeOf));
   const candidates = active
-    .filter((a) => !a.protected)
     .map((a) => ({ a, load: loadOf(a), free: freeOf(a) }))
     .sort((x, y) =>
       Number(x.a.runningKernels > 0) - Number(y.a.runningKernels > 0) ||
@@ -202,120 +260,63 @@ export function decideScaleIn(
       (x.a.id < y.a.id ? -1 : x.a.id > y.a.id ? 1 : 0)
     );
   for (const c of candidates) {
+    const a = c.a;
+    if (a.protected) {
+      keep(a, "node-protected", "node-level scale-in protection");
+      continue;
+    }
+    const freeAfter = subtractSlots(free, c.free);
+    const displacedAfter = addSlots(displaced, displacedBy(a));
     let reason: ScaleInReason;
-    const after = subtractSlots(free, c.free);
-    if (count > max) reason = "over-max";
-    else if (count - 1 >= min && fits(target, after)) reason = "surplus";
-    else continue;
-    const busy = c.a.runningKernels > 0 || c.a.hostsProtectedSessions;
-    (busy ? out.drain : out.stop).push({ agentId: c.a.id, reason });
-    count--;
-    free = after;
-  }
-  return out;
-}
-
-/** Input of {@link decideScaleOut}. */
-export interface ScaleOutInput extends ScalingBounds {
-  /** Current agents of the group. */
-  agents: readonly ScalableAgent[];
-  /** Requests of the sessions waiting for resources, in queue order. */
-  pending: readonly ResourceSlots[];
-  /** Capacity of one new agent (the group's instance type). */
-  agentCapacity: ResourceSlots;
-  /**
-   * Agents already booting, not yet in `agents`.
-   * @default {0}
-   */
-  starting?: number;
-}
-
-/** Output of {@link decideScaleOut}. */
-export interface ScaleOutDecision {
-  /** Agents to start (after the `maxAgents` cap). */
-  add: number;
-  /** Of which needed for pending sessions. */
-  forPending: number;
-  /** Of which needed to restore the free-capacity target. */
-  forTargetFree: number;
-  /** Of which needed to reach `minAgents`. */
-  forMinimum: number;
-  /** Pending sessions a new agent could not host either. */
-  unsatisfiable: number;
-  /** Whether `maxAgents` cut the number down. */
-  capped: boolean;
-}
-
-/**
- * How many agents to add. Pending sessions are first fitted (first-fit)
- * onto the free room of healthy, non-draining agents and of booting ones,
- * the rest onto new agents; then more agents are added until the free
- * capacity left meets the target (slots a new agent lacks cannot be helped
- * and are ignored); then the minimum is enforced; finally the total is
- * capped at `maxAgents`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { decideScaleOut } from "./scale_in.ts";
- * const d = decideScaleOut({
- *   agents: [],
- *   pending: [{ cpu: 3 }, { cpu: 3 }, { cpu: 64 }],
- *   agentCapacity: { cpu: 4 },
- * });
- * assert.ok(d.add === 2 && d.unsatisfiable === 1);
- * ```
- */
-export function decideScaleOut(input: ScaleOutInput): ScaleOutDecision {
-  const min = input.minAgents ?? 0;
-  const max = input.maxAgents ?? Infinity;
-  const target = input.targetFreeCapacity ?? {};
-  const starting = input.starting ?? 0;
-  const tmpl = input.agentCapacity;
-
-  const bins: ResourceSlots[] = input.agents
-    .filter((a) => a.healthy !== false && !a.draining)
-    .map(freeOf);
-  for (let i = 0; i < starting; i++) bins.push({ ...tmpl });
-  const current = bins.length;
-
-  let unsatisfiable = 0;
-  for (const req of input.pending) {
-    let bin = bins.find((b) => fits(req, b));
-    if (!bin) {
-      if (!fits(req, tmpl)) {
-        unsatisfiable++;
+    let detail: string;
+    if (count > max) {
+      reason = "over-max";
+      detail = `${plural(count, "agent")} is above maxAgents ${max}`;
+    } else if (count - 1 < min) {
+      keep(a, "min-agents", `keeps the group at minAgents ${min}`);
+      continue;
+    } else {
+      const need = addSlots(target, displacedAfter);
+      if (!fits(need, freeAfter)) {
+        const wants = [
+          Object.keys(target).length
+            ? `the free target of ${formatSlots(target)}`
+            : "",
+          Object.keys(displacedAfter).length
+            ? `room for ${
+              formatSlots(displacedAfter)
+            } of sessions on agents that would leave`
+            : "",
+        ].filter(Boolean).join(" plus ");
+        keep(
+          a,
+          "target-free-capacity",
+          `needed: without it the group would have ${
+            formatSlots(clampSlots(freeAfter))
+          } free, short of ${wants}`,
+        );
         continue;
       }
-      bins.push(bin = { ...tmpl });
+      reason = "surplus";
+      detail = Object.keys(target).length
+        ? `surplus: the others keep ${formatSlots(target)} free` +
+          (isBusy(a) ? " with room for its sessions" : "")
+        : "surplus: no free-capacity target" +
+          (isBusy(a) ? "; the others have room for its sessions" : "");
     }
-    for (const k in req) bin[k] = (bin[k] ?? 0) - req[k];
-  }
-  const forPending = bins.length - current;
-
-  const free = sumSlots(bins);
-  let forTargetFree = 0;
-  for (const k in target) {
-    const deficit = target[k] - (free[k] ?? 0);
-    const per = tmpl[k] ?? 0;
-    if (deficit > 0 && per > 0) {
-      forTargetFree = Math.max(forTargetFree, Math.ceil(deficit / per));
+    if (isBusy(a)) {
+      out.drain.push({
+        agentId: a.id,
+        reason,
+        detail: `${detail}; drained: ${plural(a.runningKernels, "kernel")} ` +
+          "left",
+      });
+    } else {
+      out.stop.push({ agentId: a.id, reason, detail: `${detail}; idle` });
     }
+    count--;
+    free = freeAfter;
+    displaced = displacedAfter;
   }
-
-  const have = input.agents.filter((a) => a.healthy !== false && !a.draining)
-    .length + starting;
-  let wanted = forPending + forTargetFree;
-  const forMinimum = Math.max(0, min - (have + wanted));
-  wanted += forMinimum;
-  const room = Math.max(0, max - input.agents.length - starting);
-  const add = Math.min(wanted, room);
-  return {
-    add,
-    forPending,
-    forTargetFree,
-    forMinimum,
-    unsatisfiable,
-    capped: add < wanted,
-  };
+  return out;
 }

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
   decideScaleIn,
-  decideScaleOut,
   type ScalableAgent,
+  type ScaleInDecision,
+  type ScaleInOptions,
 } from "./scale_in.ts";
+import { addSlots, fits, subtractSlots, sumSlots } from "./slots.ts";
 
+const GiB = 1024 ** 3;
 const agent = (
   id: string,
   usedCpu: number,
@@ -17,104 +20,270 @@ const agent = (
   startedAt: 0,
   ...extra,
 });
+/** The issue's agents: 1 cpu, 2 GiB; a session of cpu 1 fills one. */
+const small = (id: string, sessions: number, extra = {}) =>
+  agent(id, 0, {
+    capacity: { cpu: 1, mem: 2 * GiB },
+    occupied: sessions ? { cpu: 1, mem: GiB } : {},
+    runningKernels: sessions,
+    ...extra,
+  });
 const ids = (xs: { agentId: string; reason: string }[]) =>
   xs.map((x) => `${x.agentId}:${x.reason}`);
 
-Deno.test("empty agents are stopped, busy ones drained, never stopped", () => {
-  const d = decideScaleIn([agent("busy", 2), agent("idle", 0)]);
-  assert.deepEqual(ids(d.stop), ["idle:surplus"]);
-  assert.deepEqual(ids(d.drain), ["busy:surplus"]);
-});
-
-Deno.test("agents hosting protected sessions are drained, never stopped", () => {
-  const d = decideScaleIn([
-    agent("p", 0, { hostsProtectedSessions: true }),
-    agent("q", 2, { hostsProtectedSessions: true }),
-  ], { maxAgents: 0 });
-  assert.deepEqual(d.stop, []);
-  assert.deepEqual(ids(d.drain), ["p:over-max", "q:over-max"]);
-  // Unprotected agents go first, busy or not; the protected one stays.
-  const d2 = decideScaleIn([
-    agent("prot", 1, { hostsProtectedSessions: true }),
-    agent("busy", 4),
-    agent("idle", 0),
-  ], { minAgents: 2 });
-  assert.deepEqual(ids(d2.stop), ["idle:surplus"]);
-  assert.deepEqual(d2.drain, []);
-});
-
-Deno.test("drain deadline stops busy unprotected agents, never protected ones", () => {
-  const agents = [
-    agent("old", 2, { draining: true, drainingSince: 0 }),
-    agent("young", 2, { draining: true, drainingSince: 9_000 }),
-    agent("prot", 2, {
-      draining: true,
-      drainingSince: 0,
-      hostsProtectedSessions: true,
-    }),
-  ];
-  const d = decideScaleIn(agents, { drainDeadlineMs: 5_000, now: 10_000 });
-  assert.deepEqual(ids(d.stop), ["old:drain-deadline"]);
-  // Without a deadline a busy draining agent waits for its sessions.
-  assert.deepEqual(decideScaleIn(agents, { now: 10_000 }).stop, []);
-});
-
-Deno.test("node-level protection: never drained nor stopped by the autoscaler", () => {
-  const d = decideScaleIn([agent("p", 0, { protected: true })], {
-    maxAgents: 0,
-  });
-  assert.deepEqual(d, { drain: [], stop: [] });
-});
-
-Deno.test("min bound and target free capacity keep agents", () => {
-  const agents = [agent("a", 0), agent("b", 0), agent("c", 4)];
-  assert.deepEqual(ids(decideScaleIn(agents, { minAgents: 2 }).stop), [
-    "a:surplus",
-  ]);
-  // Free: a 8, b 8, c 4 = 20 cpu. Keeping 12 free allows removing only one empty agent.
-  const d = decideScaleIn(agents, { targetFreeCapacity: { cpu: 12 } });
-  assert.deepEqual(ids(d.stop), ["a:surplus"]);
-  assert.deepEqual(d.drain, []);
-  // Removing a (8) and c (4) leaves 8 free.
-  const d2 = decideScaleIn(agents, { targetFreeCapacity: { cpu: 8 } });
-  assert.deepEqual(ids(d2.stop), ["a:surplus"]);
-  assert.deepEqual(ids(d2.drain), ["c:surplus"]);
-});
-
-Deno.test("order: empty first, then least loaded, then oldest", () => {
-  const d = decideScaleIn(
-    [
-      agent("loaded", 6),
-      agent("light", 1),
-      agent("young", 0, { startedAt: 100 }),
-      agent("old", 0, { startedAt: 1 }),
-    ],
-    { minAgents: 1 },
+/**
+ * The rules of issue 20, checked on every decision: a protected agent is
+ * never stopped by scale-in, a node-protected one never touched, and what
+ * scale-in removes as surplus leaves the group its minimum and its target
+ * plus room for the sessions of the busy agents that leave.
+ */
+function assertRules(
+  agents: ScalableAgent[],
+  o: ScaleInOptions,
+  d: ScaleInDecision,
+): void {
+  const forced = new Set(o.forceStop ?? []);
+  const overriding = (id: string) =>
+    forced.has(id) || agents.find((a) => a.id === id)?.healthy === false;
+  for (const s of d.stop) {
+    const a = agents.find((x) => x.id === s.agentId)!;
+    if (overriding(a.id)) continue;
+    assert.ok(!a.hostsProtectedSessions, `${a.id} hosts protected sessions`);
+    assert.ok(!a.protected || a.draining, `${a.id} has node protection`);
+  }
+  for (const x of d.drain) {
+    assert.ok(!agents.find((a) => a.id === x.agentId)!.protected, x.agentId);
+  }
+  // Every agent is accounted for exactly once.
+  const seen = [...d.stop, ...d.drain, ...d.kept].map((x) => x.agentId).sort();
+  assert.deepEqual(seen, agents.map((a) => a.id).sort());
+  for (const x of [...d.stop, ...d.drain, ...d.kept]) {
+    assert.ok(x.detail.length > 0, `${x.agentId} explains itself`);
+  }
+  if (d.drain.concat(d.stop).some((x) => x.reason === "over-max")) return;
+  const removed = new Set([...d.stop, ...d.drain].map((x) => x.agentId));
+  const stays = agents.filter((a) =>
+    !removed.has(a.id) && !a.draining && a.healthy !== false
   );
-  assert.deepEqual(ids(d.stop), ["old:surplus", "young:surplus"]);
-  assert.deepEqual(ids(d.drain), ["light:surplus"]);
-});
+  const leaving = agents.filter((a) =>
+    (removed.has(a.id) || a.draining) && a.healthy !== false &&
+    !overriding(a.id) && !a.hostsProtectedSessions && a.runningKernels > 0
+  );
+  if (d.drain.concat(d.stop).some((x) => x.reason === "surplus")) {
+    assert.ok(stays.length >= (o.minAgents ?? 0), "minAgents kept");
+    const free = sumSlots(
+      stays.map((a) => subtractSlots(a.capacity, a.occupied)),
+    );
+    const need = addSlots(
+      o.targetFreeCapacity ?? {},
+      sumSlots(leaving.map((a) => a.occupied)),
+    );
+    assert.ok(fits(need, free), `target plus displaced load kept`);
+  }
+}
 
-Deno.test("over max: removes down to max even against the free target", () => {
-  const d = decideScaleIn([agent("a", 2), agent("b", 3), agent("c", 4)], {
-    maxAgents: 1,
-    minAgents: 1,
-    targetFreeCapacity: { cpu: 100 },
-  });
-  assert.deepEqual(ids(d.drain), ["a:over-max", "b:over-max"]);
-});
+interface ScaleInRow {
+  name: string;
+  agents: ScalableAgent[];
+  options?: ScaleInOptions;
+  stop?: string[];
+  drain?: string[];
+  /** `id:reason` of kept agents, when the row is about why they stay. */
+  kept?: string[];
+}
 
-Deno.test("unhealthy agents and admin force stop whatever they host", () => {
-  const d = decideScaleIn(
-    [
+const ROWS: ScaleInRow[] = [
+  {
+    name: "issue 20 repro: the busy agent and the spare are both needed",
+    agents: [small("A", 1), small("B", 0, { startedAt: 5 })],
+    options: { minAgents: 1, maxAgents: 3, targetFreeCapacity: { cpu: 1 } },
+    kept: ["B:target-free-capacity", "A:target-free-capacity"],
+  },
+  {
+    name: "issue 20 repro, long after the drain deadline would have passed",
+    agents: [small("A", 1), small("B", 0)],
+    options: {
+      minAgents: 1,
+      maxAgents: 3,
+      targetFreeCapacity: { cpu: 1 },
+      drainDeadlineMs: 10_000,
+      now: 10 * 60_000,
+    },
+    kept: ["B:target-free-capacity", "A:target-free-capacity"],
+  },
+  {
+    name: "repro with a third agent: one idle spare is surplus, busy A is not",
+    agents: [small("A", 1), small("B", 0), small("C", 0, { startedAt: 9 })],
+    options: { minAgents: 1, maxAgents: 3, targetFreeCapacity: { cpu: 1 } },
+    stop: ["B:surplus"],
+    kept: ["C:target-free-capacity", "A:target-free-capacity"],
+  },
+  {
+    name: "cold group: a busy agent whose sessions have nowhere to go stays",
+    agents: [agent("busy", 2), agent("idle", 0)],
+    stop: ["idle:surplus"],
+    kept: ["busy:target-free-capacity"],
+  },
+  {
+    name: "cold group: a busy agent is drained when the others hold its load",
+    agents: [agent("light", 2), agent("heavy", 6)],
+    drain: ["light:surplus"],
+    kept: ["heavy:target-free-capacity"],
+  },
+  {
+    name: "cold group: two busy agents that cannot take each other's load",
+    agents: [agent("a", 5), agent("b", 6)],
+    kept: ["a:target-free-capacity", "b:target-free-capacity"],
+  },
+  {
+    name: "hot group: idle before busy, the target counts the busy load",
+    agents: [
+      agent("busy", 1),
+      agent("i1", 0),
+      agent("i2", 0, { startedAt: 3 }),
+    ],
+    options: { minAgents: 1, targetFreeCapacity: { cpu: 8 } },
+    stop: ["i1:surplus"],
+    kept: ["i2:target-free-capacity", "busy:target-free-capacity"],
+  },
+  {
+    name: "minAgents: idle ones go first, the last busy one stays",
+    agents: [agent("busy", 1), agent("idle", 0)],
+    options: { minAgents: 1 },
+    stop: ["idle:surplus"],
+    kept: ["busy:min-agents"],
+  },
+  {
+    name: "a draining agent's load is room the group must keep",
+    agents: [agent("d", 4, { draining: true }), agent("idle", 0)],
+    kept: ["d:draining", "idle:target-free-capacity"],
+  },
+  {
+    name: "protected sessions: drained at most, never stopped, even over max",
+    agents: [agent("p", 1, { hostsProtectedSessions: true }), agent("i", 0)],
+    options: { maxAgents: 0 },
+    stop: ["i:over-max"],
+    drain: ["p:over-max"],
+  },
+  {
+    name: "protected sessions: past the drain deadline, still not stopped",
+    agents: [
+      agent("p", 2, {
+        draining: true,
+        drainingSince: 0,
+        hostsProtectedSessions: true,
+      }),
+      agent("old", 2, { draining: true, drainingSince: 0 }),
+      agent("keep", 0),
+    ],
+    options: { drainDeadlineMs: 5_000, now: 10_000, minAgents: 1 },
+    stop: ["old:drain-deadline"],
+    kept: ["p:hosts-protected-sessions", "keep:min-agents"],
+  },
+  {
+    name: "protected sessions: their load stays put and needs no room",
+    agents: [agent("p", 6, { hostsProtectedSessions: true }), agent("i", 0)],
+    stop: ["i:surplus"],
+    drain: ["p:surplus"],
+  },
+  {
+    name: "node-level protection: never drained nor stopped, even over max",
+    agents: [
+      agent("n", 0, { protected: true }),
+      agent("m", 3, { protected: true }),
+    ],
+    options: { maxAgents: 0 },
+    kept: ["n:node-protected", "m:node-protected"],
+  },
+  {
+    name: "over max: removes down to max against the free target",
+    agents: [agent("a", 2), agent("b", 3), agent("c", 4)],
+    options: { maxAgents: 1, minAgents: 1, targetFreeCapacity: { cpu: 100 } },
+    drain: ["a:over-max", "b:over-max"],
+    kept: ["c:min-agents"],
+  },
+  {
+    name: "forced and unhealthy agents stop whatever they host",
+    agents: [
       agent("sick", 4, { healthy: false, protected: true }),
       agent("forced", 4, { hostsProtectedSessions: true, protected: true }),
       agent("keep", 4),
     ],
-    { forceStop: ["forced"], minAgents: 1 },
+    options: { forceStop: ["forced"], minAgents: 1 },
+    stop: ["sick:unhealthy", "forced:admin-force"],
+    kept: ["keep:min-agents"],
+  },
+  {
+    name: "a slot the target names and the agents lack keeps everyone",
+    agents: [agent("a", 0), agent("b", 0)],
+    options: { targetFreeCapacity: { "cuda.device": 1 } },
+    kept: ["a:target-free-capacity", "b:target-free-capacity"],
+  },
+];
+
+for (const row of ROWS) {
+  Deno.test(`scale-in table: ${row.name}`, () => {
+    const o = { now: 0, ...row.options };
+    const d = decideScaleIn(row.agents, o);
+    assert.deepEqual(ids(d.stop), row.stop ?? [], "stop");
+    assert.deepEqual(ids(d.drain), row.drain ?? [], "drain");
+    if (row.kept) assert.deepEqual(ids(d.kept), row.kept, "kept");
+    assertRules(row.agents, o, d);
+  });
+}
+
+Deno.test("scale-in rules hold over a grid of loads, targets and protections", () => {
+  let cases = 0;
+  for (const loads of [[0, 0, 0], [1, 0, 0], [4, 4, 0], [8, 2, 0], [3, 3, 3]]) {
+    const targets: Record<string, number>[] = [{}, { cpu: 1 }, { cpu: 8 }, {
+      cpu: 12,
+      mem: 8,
+    }];
+    for (const target of targets) {
+      for (const prot of [0, 1, 2]) {
+        for (const min of [0, 1, 2]) {
+          const agents = loads.map((l, i) =>
+            agent(`a${i}`, l, {
+              hostsProtectedSessions: prot === 1 && i === 0 && l > 0,
+              protected: prot === 2 && i === 1,
+              startedAt: i,
+            })
+          );
+          const o = { minAgents: min, targetFreeCapacity: target, now: 0 };
+          assertRules(agents, o, decideScaleIn(agents, o));
+          cases++;
+        }
+      }
+    }
+  }
+  assert.equal(cases, 180);
+});
+
+Deno.test("scale-in explains itself in words an operator can read", () => {
+  const d = decideScaleIn([small("A", 1), small("B", 0)], {
+    minAgents: 1,
+    targetFreeCapacity: { cpu: 1 },
+  });
+  assert.match(
+    d.kept.find((k) => k.agentId === "A")!.detail,
+    /^needed: without it the group would have cpu 1, mem 2 GiB free, short of the free target of cpu 1 plus room for cpu 1, mem 1 GiB of sessions on agents that would leave$/,
   );
-  assert.deepEqual(ids(d.stop), ["sick:unhealthy", "forced:admin-force"]);
-  assert.deepEqual(d.drain, []);
+  const w = decideScaleIn(
+    [agent("d", 2, { draining: true, drainingSince: 0 })],
+    {
+      drainDeadlineMs: 30_000,
+      now: 10_000,
+    },
+  );
+  assert.equal(
+    w.kept[0].detail,
+    "draining: 1 kernel left; stopped at the drain deadline in 20 s",
+  );
+  const s = decideScaleIn([agent("light", 2), agent("heavy", 6)]);
+  assert.match(
+    s.drain[0].detail,
+    /others have room for its sessions; drained: 1 kernel left/,
+  );
 });
 
 Deno.test("draining agents are stopped once empty, not before", () => {
@@ -129,64 +298,23 @@ Deno.test("draining agents are stopped once empty, not before", () => {
   );
   assert.deepEqual(ids(d.stop), ["done:drained-empty"]);
   assert.deepEqual(d.drain, []);
+  // Without a deadline a busy draining agent waits for its sessions.
+  assert.match(
+    d.kept.find((k) => k.agentId === "still")!.detail,
+    /no drain deadline/,
+  );
 });
 
-Deno.test("scale out: pending demand packs onto free room, then new agents", () => {
-  const d = decideScaleOut({
-    agents: [agent("a", 6)], // 2 cpu free
-    pending: [{ cpu: 2 }, { cpu: 5 }, { cpu: 5 }, { cpu: 3 }, { cpu: 9 }],
-    agentCapacity: { cpu: 8, mem: 32 },
-  });
-  // 2 -> a; 5 -> new1; 5 -> new2; 3 -> new1 (5+3=8); 9 never fits.
-  assert.deepEqual(d, {
-    add: 2,
-    forPending: 2,
-    forTargetFree: 0,
-    forMinimum: 0,
-    unsatisfiable: 1,
-    capped: false,
-  });
-});
-
-Deno.test("scale out: booting agents count, target free and min bound", () => {
-  const d = decideScaleOut({
-    agents: [agent("a", 8)],
-    pending: [{ cpu: 4 }],
-    agentCapacity: { cpu: 8 },
-    starting: 1,
-    targetFreeCapacity: { cpu: 12, gpu: 1 }, // new agents have no gpu: ignored
-  });
-  // Booting agent takes the 4; 4 free; need 8 more = 1 agent.
-  assert.equal(d.forPending, 0);
-  assert.equal(d.forTargetFree, 1);
-  assert.equal(d.add, 1);
-  const hot = decideScaleOut({
-    agents: [],
-    pending: [],
-    agentCapacity: { cpu: 8 },
-    minAgents: 3,
-  });
-  assert.equal(hot.add, 3);
-  assert.equal(hot.forMinimum, 3);
-  const cold = decideScaleOut({
-    agents: [],
-    pending: [],
-    agentCapacity: { cpu: 8 },
-  });
-  assert.equal(cold.add, 0);
-});
-
-Deno.test("scale out: capped at max, unhealthy/draining give no room", () => {
-  const d = decideScaleOut({
-    agents: [
-      agent("sick", 0, { healthy: false }),
-      agent("drain", 0, { draining: true }),
+Deno.test("order among equals: least loaded, then oldest, then id", () => {
+  const d = decideScaleIn(
+    [
+      agent("loaded", 6),
+      agent("light", 1),
+      agent("young", 0, { startedAt: 100 }),
+      agent("old", 0, { startedAt: 1 }),
     ],
-    pending: [{ cpu: 8 }, { cpu: 8 }, { cpu: 8 }],
-    agentCapacity: { cpu: 8 },
-    maxAgents: 4,
-  });
-  assert.equal(d.forPending, 3);
-  assert.equal(d.add, 2);
-  assert.ok(d.capped);
+    { minAgents: 1 },
+  );
+  assert.deepEqual(ids(d.stop), ["old:surplus", "young:surplus"]);
+  assert.deepEqual(ids(d.drain), ["light:surplus"]);
 });

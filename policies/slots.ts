@@ -353,8 +353,58 @@ export function normalizeRequestedSlots(
   return out;
 }
 
-function isSizeSlot(slot: string): boolean {
+/**
+ * Whether a slot's amount is a number of bytes (`mem`, `cuda.mem`,
+ * `shared_mem`): such slots take binary-size strings and print as sizes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSizeSlot } from "./slots.ts";
+ * assert.ok(isSizeSlot("mem") && isSizeSlot("cuda.mem") && !isSizeSlot("cpu"));
+ * ```
+ */
+export function isSizeSlot(slot: string): boolean {
   return slot === "mem" || slot.endsWith(".mem") || slot.endsWith("_mem");
+}
+
+const SIZE_NAMES = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+/**
+ * A slot set as an operator reads it, in key order: `"cpu 1, mem 2 GiB"`.
+ * Sizes print in the largest binary unit that keeps them at least 1, with
+ * up to two decimals; other amounts with up to three. The empty set prints
+ * as `"nothing"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatSlots } from "./slots.ts";
+ * assert.equal(formatSlots({ cpu: 0.5, mem: 1.5 * 1024 ** 3 }), "cpu 0.5, mem 1.5 GiB");
+ * assert.equal(formatSlots({}), "nothing");
+ * ```
+ */
+export function formatSlots(slots: ResourceSlots): string {
+  const parts: string[] = [];
+  for (const k in slots) {
+    const v = slots[k];
+    if (isSizeSlot(k) && Number.isFinite(v)) {
+      let u = 0, x = Math.abs(v);
+      while (x >= 1024 && u < SIZE_NAMES.length - 1) {
+        x /= 1024;
+        u++;
+      }
+      parts.push(`${k} ${round(Math.sign(v) * x, 2)} ${SIZE_NAMES[u]}`);
+    } else {
+      parts.push(`${k} ${round(v, 3)}`);
+    }
+  }
+  return parts.length ? parts.join(", ") : "nothing";
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
 }
 
 function parseSlotAmount(slot: string, raw: number | string): number {

@@ -4,8 +4,10 @@ import {
   clampSlots,
   exceededSlots,
   fits,
+  formatSlots,
   InvalidBinarySizeError,
   InvalidSlotAmountError,
+  isSizeSlot,
   normalizeRequestedSlots,
   parseBinarySize,
   ResourceBelowMinimumError,
@@ -160,4 +162,18 @@ Deno.test("normalizeRequestedSlots: bad amounts and minimums are typed errors", 
       e.shortfalls[0].slot === "cpu" && e.shortfalls[0].min === 1 &&
       e.shortfalls[1].requested === 64 * MiB,
   );
+});
+
+Deno.test("formatSlots: sizes in binary units, others as numbers, in key order", () => {
+  assert.equal(
+    formatSlots({ cpu: 1, mem: 2 * GiB, "cuda.device": 1 }),
+    "cpu 1, mem 2 GiB, cuda.device 1",
+  );
+  assert.equal(formatSlots({ mem: 512 * MiB }), "mem 512 MiB");
+  assert.equal(formatSlots({ mem: 1000 }), "mem 1000 B");
+  assert.equal(formatSlots({ mem: -GiB }), "mem -1 GiB");
+  assert.equal(formatSlots({ cpu: 1 / 3 }), "cpu 0.333");
+  assert.equal(formatSlots({ cpu: Infinity }), "cpu Infinity");
+  assert.equal(formatSlots({}), "nothing");
+  assert.ok(isSizeSlot("shared_mem") && !isSizeSlot("memory.device"));
 });

@@ -14,6 +14,7 @@ import {
 } from "../actors/manager/config.ts";
 import { createGateway } from "../routes/app.ts";
 import { serveGateway } from "../routes/serve.ts";
+import { explainStoreFailure } from "../actors/manager/store_failures.ts";
 
 export { MANAGER_NODE, MANAGER_VERSION } from "../actors/manager/node.ts";
 
@@ -30,7 +31,10 @@ export async function startManager(
   config: ManagerConfig,
 ): Promise<RunningManager> {
   const core = await startManagerCore(config);
-  const app = createGateway(core.deps, { defaultRateLimit: config.rateLimit });
+  const app = createGateway(core.deps, {
+    defaultRateLimit: config.rateLimit,
+    explainError: explainStoreFailure,
+  });
   const server = await serveGateway({
     fetch: (req: Request) => {
       const path = new URL(req.url).pathname;
@@ -59,9 +63,12 @@ export async function startManager(
 
 export async function run(args: string[]): Promise<void> {
   const manager = await startManager(parseManagerConfig(args));
-  const stop = async () => {
-    await manager.stop();
-    Deno.exit(0);
+  // Once: under `deno task` a group-wide signal arrives twice (deno task
+  // forwards its own), and the second must not exit before the first's
+  // shutdown (database included) is done.
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= manager.stop().then(() => Deno.exit(0));
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

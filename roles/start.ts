@@ -13,13 +13,42 @@ import { startManager } from "./manager.ts";
 import { ensureImage } from "../images/build.ts";
 import { printProgress } from "../images/progress.ts";
 import { DEFAULT_IMAGE } from "../images/catalog.ts";
+import { localAgentId } from "./local_agent_id.ts";
+import { startLocalStorage } from "./local_storage.ts";
+
+/** Whether something already listens on `port` (all interfaces or loopback). */
+function portBusy(hostname: string, port: number): boolean {
+  try {
+    Deno.listen({ hostname, port }).close();
+    return false;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) return true;
+    throw e;
+  }
+}
 
 export async function run(args: string[]): Promise<void> {
   const config = parseManagerConfig(args);
+  // A second cluster on this host (another data dir): its own agent
+  // identity, and its own HTTP port when the default one is taken.
+  const agentId = await localAgentId(config.dataDir, {
+    override: config.localAgentId,
+  });
+  if (!config.portGiven && portBusy(config.hostname, config.port)) {
+    console.error(
+      `start: port ${config.port} is taken (another cluster?); using a free port instead (set PORT to choose one)`,
+    );
+    config.port = 0;
+  }
   // The local agent needs the default kernel image; the first start builds it (about two minutes).
   const image = await ensureImage(DEFAULT_IMAGE, { onProgress: printProgress });
   console.error(`start: kernel image ${image.ref} ready`);
   const manager = await startManager(config);
+  const storage = startLocalStorage({
+    managerPort: manager.port,
+    dataDir: config.dataDir,
+    clusterSecret: manager.clusterSecret,
+  });
   const agentArgs = [
     "run",
     "-A",
@@ -28,7 +57,7 @@ export async function run(args: string[]): Promise<void> {
     "--manager",
     `ws://127.0.0.1:${manager.port}`,
     "--id",
-    config.localAgentId,
+    agentId,
     "--data-dir",
     `${config.dataDir}/agent`,
   ];
@@ -66,6 +95,7 @@ export async function run(args: string[]): Promise<void> {
       child?.kill("SIGKILL");
       await child?.status;
     } catch { /* already gone */ }
+    await storage.stop();
     await manager.stop();
     Deno.exit(0);
   };

@@ -17,7 +17,7 @@
  * - `POST /x/admin/agents/{id}/drain` | `/undrain` → the agent (`schedulable` false | true)
  * - `POST /x/admin/agents/{id}/stop` → 204: stops an autoscaler-started agent now, protected work included
  * - `GET /x/admin/scheduler/pending?scalingGroup=` → `{pending: [{sessionId, scalingGroup, slots, since, code, reason}]}`
- * - `PUT /x/admin/scaling-groups/{name}/scheduler` `{scheduler: "fifo"|"lifo"|"drf"}` → the group
+ * - `PUT /x/admin/scaling-groups/{name}/scheduler` `{scheduler}` (a name in `SCHEDULER_KINDS`, policies/scheduling/registry.ts) → the group
  * - `GET|PUT /x/admin/scaling-groups/{name}/autoscaler` → `{config, status}` (PUT body: the config, see actors/manager/autoscaler_config.ts)
  * - `POST /x/admin/debug/crash/scheduler` → 202, only when the manager runs with `BAI_DEBUG_HOOKS=1` (supervision tests)
  *
@@ -26,7 +26,12 @@
 import { z } from "zod";
 import type { Hono } from "hono";
 import { requireAdmin } from "./auth.ts";
+import {
+  DEFAULT_SCHEDULER,
+  SCHEDULER_KINDS,
+} from "../policies/scheduling/mod.ts";
 import type { GatewayEnv } from "./context.ts";
+import { SESSION_STATUSES } from "../actors/manager/lifecycle.ts";
 import type {
   ClusterAdminDeps,
   GatewayDeps,
@@ -38,17 +43,62 @@ import {
   rawParams,
   validate,
 } from "./params.ts";
+import { InvalidApiParams } from "./problems.ts";
+import { parseBinarySize } from "../policies/slots.ts";
 
+// Our own bodies are strict: a misspelled key (`maxSessions`) is a 400
+// naming it, not a setting silently ignored.
 const createKeypairSchema = z.object({
   userId: z.string().min(1).optional(),
   isAdmin: z.boolean().default(false),
   rateLimit: z.number().int().positive().optional(),
   resourcePolicy: z.string().min(1).default("default"),
+}).strict();
+
+const MEM_LIKE = (slot: string) =>
+  slot === "mem" || slot === "shmem" || slot.endsWith(".mem");
+
+/**
+ * Slot caps as numbers: counts as non-negative numbers (or their text),
+ * memory-like slots also as binary sizes (`"4g"`, `"512MiB"`). A value the
+ * admission check could not compare (`"abc"`, `-5`) is refused.
+ */
+const slotCapsSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9._-]*$/i, "not a slot name"),
+  z.union([z.number(), z.string()]),
+).transform((caps, ctx) => {
+  const out: Record<string, number> = {};
+  for (const [slot, raw] of Object.entries(caps)) {
+    let n: number;
+    try {
+      n = MEM_LIKE(slot)
+        ? parseBinarySize(raw)
+        : typeof raw === "number"
+        ? raw
+        : raw.trim() === ""
+        ? NaN
+        : Number(raw);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: String(e), path: [slot] });
+      continue;
+    }
+    if (!Number.isFinite(n) || n < 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${slot} must be a non-negative number${
+          MEM_LIKE(slot) ? " or a binary size such as 4g" : ""
+        }, got ${JSON.stringify(raw)}`,
+        path: [slot],
+      });
+      continue;
+    }
+    out[slot] = n;
+  }
+  return out;
 });
 
 const resourcePolicySchema = z.object({
-  totalResourceSlots: z.record(z.string(), z.union([z.number(), z.string()]))
-    .default({}),
+  totalResourceSlots: slotCapsSchema.default({}),
   maxConcurrentSessions: z.number().int().nonnegative().optional(),
   maxContainersPerSession: z.number().int().positive().optional(),
   idleTimeout: z.number().int().nonnegative().optional(),
@@ -56,29 +106,15 @@ const resourcePolicySchema = z.object({
   maxVfolderCount: z.number().int().nonnegative().optional(),
   maxVfolderSize: z.number().int().nonnegative().optional(),
   dailyCostLimit: z.number().nonnegative().nullable().optional(),
-});
+}).strict();
 
 const scalingGroupSchema = z.object({
   isActive: z.boolean().default(true),
-  scheduler: z.enum(["fifo", "lifo", "drf"]).default("fifo"),
+  scheduler: z.enum(SCHEDULER_KINDS).default(DEFAULT_SCHEDULER),
   schedulerOpts: z.record(z.string(), z.unknown()).default({}),
-});
+}).strict();
 
-const STATUS = z.enum([
-  "PENDING",
-  "SCHEDULED",
-  "PREPARING",
-  "BUILDING",
-  "PULLING",
-  "RUNNING",
-  "RESTARTING",
-  "RESIZING",
-  "SUSPENDED",
-  "TERMINATING",
-  "TERMINATED",
-  "ERROR",
-  "CANCELLED",
-]);
+const STATUS = z.enum(SESSION_STATUSES);
 
 const sessionFilterSchema = z.object({
   accessKey: z.string().min(1).optional(),
@@ -97,8 +133,8 @@ const sessionFilterSchema = z.object({
 export type { ClusterAdminDeps } from "../actors/manager/port/mod.ts";
 
 const schedulerSchema = z.object({
-  scheduler: z.enum(["fifo", "lifo", "drf"]),
-});
+  scheduler: z.enum(SCHEDULER_KINDS),
+}).strict();
 
 function mountClusterAdmin(app: Hono<GatewayEnv>, ops: ClusterAdminDeps) {
   app.post(
@@ -179,7 +215,25 @@ export function mountAdmin(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
       c.json({ resourcePolicies: await admin.listResourcePolicies() }),
   );
   app.put("/x/admin/resource-policies/:name", async (c) => {
-    const policy = validate(resourcePolicySchema, normalizeKeys(rawParams(c)));
+    // `dailyCostLimit: null` clears the limit (absent keeps it).
+    const policy = validate(resourcePolicySchema, normalizeKeys(rawParams(c)), {
+      keepNull: ["dailyCostLimit"],
+    });
+    const known = Object.keys(await deps.resourceSlots());
+    const unknown = Object.keys(policy.totalResourceSlots).filter((s) =>
+      !known.includes(s)
+    );
+    if (unknown.length > 0) {
+      throw new InvalidApiParams(
+        `Unknown resource slot ${unknown.join(", ")} (known: ${
+          known.join(", ")
+        })`,
+        unknown.map((s) => ({
+          path: `totalResourceSlots.${s}`,
+          message: "unknown slot",
+        })),
+      );
+    }
     return c.json(await admin.putResourcePolicy(c.req.param("name"), policy));
   });
   app.delete("/x/admin/resource-policies/:name", async (c) => {

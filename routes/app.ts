@@ -1,9 +1,10 @@
 /**
  * `createGateway(deps)`: the Hono app of the public API (API.md), assembled
- * from one module per concern. Serve it with `Deno.serve(app.fetch)`.
+ * from one module per concern. Serve it with `serveGateway` (serve.ts):
+ * `Deno.serve` drops the GET bodies the Python SDK sends (README.md here).
  *
  * Middleware order (outermost first): response stamping (`Server`,
- * `X-RateLimit-*`) → version check → body read under the size limit →
+ * `X-RateLimit-*`) → path check (input.ts: no NUL) → version check → body read under the size limit →
  * signature check → rate limit → routes. One error handler turns every
  * failure into problem+json; unexpected ones are logged and answered with a
  * bare 500 (no stack leaves the process).
@@ -22,11 +23,15 @@ import type { GatewayDeps } from "../actors/manager/port/mod.ts";
 import { mountEvents } from "./events.ts";
 import { mountExecute } from "./execute.ts";
 import { mountFiles } from "./files.ts";
+import { mountFolders } from "./folders.ts";
+import { mountGraphql } from "./graphql/mod.ts";
+import { cleanPath } from "./input.ts";
 import { applyMethodOverride } from "./override.ts";
 import { ProblemError, problemResponse, toProblem } from "./problems.ts";
 import { rateLimit, setRateLimitHeaders } from "./rate_limit.ts";
 import { mountSessions } from "./session.ts";
 import { mountStream } from "./stream.ts";
+import { mountUi } from "./ui/mod.ts";
 import { mountVersion, versionCheck } from "./version.ts";
 
 /** Options of {@link createGateway}. */
@@ -43,6 +48,13 @@ export interface GatewayOptions {
   now?: () => number;
   /** Where unexpected failures are reported. @default {console.error} */
   logError?: (msg: string, err: unknown) => void;
+  /**
+   * A last chance to name a failure no handler mapped (the manager's store
+   * errors: a refused value, the database away, a full disk): return an
+   * error carrying a `problemType` (problems.ts), else undefined for a 500.
+   * @default {() => undefined}
+   */
+  explainError?: (err: unknown) => unknown;
 }
 
 const DEFAULTS = {
@@ -53,6 +65,7 @@ const DEFAULTS = {
   now: Date.now,
   logError: (msg: string, err: unknown) =>
     console.error(`gateway: ${msg}`, err),
+  explainError: () => undefined,
 } satisfies Required<GatewayOptions>;
 
 const OVERRIDE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -68,6 +81,8 @@ export function createGateway(
     uploadBodyLimit: opts.uploadBodyLimit,
   };
   const app = new Hono<GatewayEnv>();
+  // First, so `/ui` (cookie sessions, its own CSRF and limits) never meets the API's middleware.
+  mountUi(app, deps);
 
   app.use("*", async (c, next) => {
     await next();
@@ -76,6 +91,7 @@ export function createGateway(
     res.headers.set("Server", "BackendAI");
     setRateLimitHeaders(res.headers, c.get("rateLimit"));
   });
+  app.use("*", cleanPath());
   app.use("*", versionCheck());
   app.use("*", bodyReader(limits));
   app.use(
@@ -98,9 +114,11 @@ export function createGateway(
   mountSessions(app, deps);
   mountExecute(app, deps);
   mountFiles(app, deps);
+  mountFolders(app, deps);
   mountStream(app, deps, opts.logError);
   mountEvents(app, deps);
   mountAdmin(app, deps);
+  mountGraphql(app, deps, opts.logError);
 
   // 404 vs 405: a path some other method would have matched is 405.
   let routesOnly: TrieRouter<true> | undefined;
@@ -125,7 +143,7 @@ export function createGateway(
   });
 
   app.onError((err) => {
-    const problem = toProblem(err);
+    const problem = toProblem(err) ?? toProblem(opts.explainError(err));
     if (problem) return problemResponse(problem);
     if (err instanceof HTTPException && err.status < 500) {
       return problemResponse(

@@ -58,13 +58,25 @@ export function parseAuthorization(header: string): AuthorizationParams {
   if (!signMethod || !credential || colon < 0) {
     throw new InvalidAuthParams("Missing credential or signature");
   }
+  const accessKey = credential.slice(0, colon);
+  if (!ACCESS_KEY.test(accessKey)) {
+    throw new InvalidAuthParams("Malformed access key in the credential");
+  }
   return {
     typeWord,
     signMethod,
-    accessKey: credential.slice(0, colon),
+    accessKey,
     signature: credential.slice(colon + 1),
   };
 }
+
+/**
+ * What an access key may look like: 1–64 printable ASCII characters other
+ * than `/` (keys name actors, `keypair/AK`), `:` (the credential separator),
+ * `,` and `=` (header syntax). Stored keys are 20 characters; a wider shape
+ * still reaches the look-up and fails there as an unknown key (401).
+ */
+export const ACCESS_KEY = /^[!-+\--.0-9;<>-~]{1,64}$/;
 
 /** A parsed request date: the instant, and `YYYYMMDD` in the header's own zone. */
 export interface RequestDate {

@@ -12,7 +12,12 @@ import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
 import type { GatewayDeps, SessionEvent } from "../actors/manager/port/mod.ts";
-import { ownerAccessKeyOf, queryParams, rawParams } from "./params.ts";
+import {
+  ownerAccessKeyOf,
+  queryParams,
+  rawParams,
+  withoutNulls,
+} from "./params.ts";
 import { InvalidApiParams } from "./problems.ts";
 
 const encoder = new TextEncoder();
@@ -43,7 +48,13 @@ export function sseStream(
 /** Mounts `GET /events/session`. */
 export function mountEvents(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
   app.get("/events/session", requireAuth(), async (c) => {
-    const params = { ...queryParams(c), ...rawParams(c) };
+    const params = withoutNulls({
+      ...queryParams(c),
+      ...rawParams(c),
+    }) as Record<
+      string,
+      unknown
+    >;
     const name = params.name ?? params.sessionName ?? params.session_name;
     const sessionId = params.sessionId ?? params.session_id;
     if (name !== undefined && typeof name !== "string") {

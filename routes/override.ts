@@ -7,22 +7,46 @@
  * @module
  */
 
+import { ProblemError } from "./problems.ts";
+
 const preloaded = new WeakMap<Request, Uint8Array<ArrayBuffer>>();
 const originals = new WeakMap<Request, string>();
 
-const TOKEN = /^[A-Za-z]+$/;
+/**
+ * The methods an override may name: the ones the API routes use, plus HEAD
+ * and OPTIONS. TRACE and CONNECT cannot be put on a `Request` at all, and
+ * anything else routes nowhere.
+ */
+export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+]);
 
 /**
  * Returns the request to route: the same one without the header, else a
  * copy with the overriding method (the body is preloaded with `readBody`).
+ * @throws {ProblemError} 400 generic-bad-request for a method not in
+ * {@link OVERRIDABLE_METHODS} (before the body is read).
  */
 export async function applyMethodOverride(
   req: Request,
   readBody: (req: Request) => Promise<Uint8Array<ArrayBuffer>>,
 ): Promise<Request> {
   const override = req.headers.get("x-method-override");
-  if (!override || !TOKEN.test(override)) return req;
-  const method = override.toUpperCase();
+  const method = override?.trim().toUpperCase();
+  if (!method) return req;
+  if (!OVERRIDABLE_METHODS.has(method)) {
+    throw new ProblemError("generic-bad-request", {
+      msg: `X-Method-Override names an unsupported method: ${
+        JSON.stringify(method.slice(0, 32))
+      } (use one of ${[...OVERRIDABLE_METHODS].join(", ")})`,
+    });
+  }
   if (method === req.method) return req;
   const body = await readBody(req);
   const headers = new Headers(req.headers);

@@ -15,13 +15,17 @@ import type {
   ExecuteMode,
 } from "../actors/manager/port/mod.ts";
 import { InvalidApiParams } from "./problems.ts";
+import { assertCleanInput } from "./input.ts";
+import { InvalidBinarySizeError, parseBinarySize } from "../policies/slots.ts";
 
-const decoder = new TextDecoder();
+// Fatal: a body that is not UTF-8 is refused, not stored with U+FFFD in it.
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The raw parameters of a request: the JSON body when non-empty and not
  * multipart, else the query string (repeated keys become arrays).
- * @throws {InvalidApiParams} "Malformed body" when the body is not a JSON object.
+ * @throws {InvalidApiParams} "Malformed body" when the body is not a JSON
+ * object in UTF-8, and when any string in it is not clean text (input.ts).
  */
 export function rawParams(c: Context<GatewayEnv>): Record<string, unknown> {
   const body = c.get("body");
@@ -38,6 +42,7 @@ export function rawParams(c: Context<GatewayEnv>): Record<string, unknown> {
     ) {
       throw new InvalidApiParams("Malformed body: a JSON object is expected");
     }
+    assertCleanInput(parsed);
     return parsed as Record<string, unknown>;
   }
   return queryParams(c);
@@ -57,22 +62,72 @@ export function queryParams(c: Context<GatewayEnv>): Record<string, unknown> {
       ? [...prev, v]
       : [prev, v];
   }
+  assertCleanInput(out);
   return out;
 }
 
-/** Validates `raw` against `schema`, mapping failures to invalid-api-params. */
+/** Options of {@link validate}. */
+export interface ValidateOptions {
+  /**
+   * Top-level keys whose `null` is a value of its own (e.g. "clear the
+   * limit"), kept as sent. Every other `null` means "not given".
+   * @default {[]}
+   */
+  keepNull?: readonly string[];
+}
+
+/**
+ * Object members whose value is `null` removed, at every depth of nested
+ * objects (arrays are left as they are): the Python SDK sends `null` for
+ * every option left unset, and Backend.AI's manager reads that as absent.
+ *
+ * @example
+ * ```ts
+ * withoutNulls({ tag: null, config: { environ: null, mounts: [] } });
+ * // → { config: { mounts: [] } }
+ * ```
+ */
+export function withoutNulls(
+  value: unknown,
+  keep: readonly string[] = [],
+): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null) {
+      if (keep.includes(k)) out[k] = v;
+      continue;
+    }
+    out[k] = withoutNulls(v);
+  }
+  return out;
+}
+
+/**
+ * Validates `raw` against `schema`, mapping failures to invalid-api-params.
+ * A `null` member counts as absent (see {@link withoutNulls}) unless its key
+ * is in `options.keepNull`.
+ */
 export function validate<S extends z.ZodType>(
   schema: S,
   raw: unknown,
+  options: ValidateOptions = {},
 ): z.output<S> {
-  const r = schema.safeParse(raw);
+  const r = schema.safeParse(withoutNulls(raw, options.keepNull));
   if (!r.success) {
+    const issues = r.error.issues.map((i) => ({
+      path: i.path.join("."),
+      message: i.message,
+    }));
+    // The first issues in the message too: clients often show only `msg`.
+    const said = issues.slice(0, 3).map((i) =>
+      i.path ? `${i.path}: ${i.message}` : i.message
+    );
     throw new InvalidApiParams(
-      "Invalid parameters",
-      r.error.issues.map((i) => ({
-        path: i.path.join("."),
-        message: i.message,
-      })),
+      `Invalid parameters (${said.join("; ")})`,
+      issues,
     );
   }
   return r.data;
@@ -115,24 +170,14 @@ export const intish = z.union([
   z.string().regex(/^-?\d+$/).transform(Number),
 ]);
 
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  k: 2 ** 10,
-  m: 2 ** 20,
-  g: 2 ** 30,
-  t: 2 ** 40,
-  p: 2 ** 50,
-  e: 2 ** 60,
-};
-
-/** Parses binary sizes: `"512m"`, `"1g"`, `"1GiB"`, `"1.5g"`, `1073741824`. */
-export function parseBinarySize(value: string | number): number | undefined {
-  if (typeof value === "number") {
-    return Number.isFinite(value) && value >= 0 ? value : undefined;
+/** A size slot's bytes (policies/slots.ts rules), undefined when invalid. */
+function sizeOrUndefined(value: string | number): number | undefined {
+  try {
+    return parseBinarySize(value);
+  } catch (e) {
+    if (e instanceof InvalidBinarySizeError) return undefined;
+    throw e;
   }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(?:i?b)?\s*$/i.exec(value);
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
 }
 
 /** Slot amounts: numbers or numeric strings; `mem` also binary-size strings. */
@@ -142,7 +187,7 @@ const resourcesSchema = z.record(z.string(), z.union([z.number(), z.string()]))
       const out: Record<string, number> = {};
       for (const [slot, v] of Object.entries(r)) {
         const n = slot === "mem" || slot.endsWith(".mem") || slot === "shmem"
-          ? parseBinarySize(v)
+          ? sizeOrUndefined(v)
           : typeof v === "number"
           ? v
           : Number(v);
@@ -174,7 +219,9 @@ const configSchema = z.preprocess(
     mountMap: z.record(z.string(), z.string()).default({}),
     environ: z.record(z.string(), z.string()).default({}),
     scalingGroup: z.string().min(1).optional(),
-    preopenPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+    // `--preopen 8080` arrives as ["8080"].
+    preopenPorts: z.array(intish.pipe(z.number().int().min(1).max(65535)))
+      .default([]),
     /** `config.scale_in_protected`: scale-in never stops its node (only drains it). */
     scaleInProtected: boolish.optional(),
     // Old clients put slots at the top of config (`{"cpu": 1, "mem": "1g"}`).
@@ -318,7 +365,9 @@ export function parseExecute(raw: Record<string, unknown>): ParsedExecute {
       message: "required",
     }]);
   }
-  const p = validate(executeSchema, normalizeKeys(raw));
+  const p = validate(executeSchema, normalizeKeys(raw), {
+    keepNull: ["runId"],
+  });
   if ((p.mode === "continue" || p.mode === "input") && p.runId === null) {
     throw new InvalidApiParams(`mode "${p.mode}" needs a runId`, [
       { path: "runId", message: "required for continue and input" },
@@ -364,7 +413,7 @@ export function ownerAccessKeyOf(
 /** Reads a boolean flag like `forced`, from JSON or text. */
 export function flagOf(raw: Record<string, unknown>, name: string): boolean {
   const v = raw[name];
-  if (v === undefined) return false;
+  if (v === undefined || v === null) return false;
   const r = boolish.safeParse(v);
   if (!r.success) {
     throw new InvalidApiParams(`${name} must be a boolean`, [{
@@ -381,7 +430,7 @@ export function stringListOf(
   name: string,
 ): string[] {
   const v = raw[name];
-  if (v === undefined) return [];
+  if (v === undefined || v === null) return [];
   const r = z.union([z.string(), z.array(z.string())]).safeParse(v);
   if (!r.success) {
     throw new InvalidApiParams(`${name} must be a list of strings`, [{

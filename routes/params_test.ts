@@ -1,15 +1,24 @@
 import { assertEquals, assertThrows } from "../tests/support/assert.ts";
-import { parseBinarySize, parseCreateSession, parseExecute } from "./params.ts";
+import { parseCreateSession, parseExecute } from "./params.ts";
 import { InvalidApiParams } from "./problems.ts";
 
-Deno.test("parseBinarySize reads Backend.AI size strings", () => {
-  assertEquals(parseBinarySize("512m"), 512 * 2 ** 20);
-  assertEquals(parseBinarySize("1g"), 2 ** 30);
-  assertEquals(parseBinarySize("1GiB"), 2 ** 30);
-  assertEquals(parseBinarySize("1.5k"), 1536);
-  assertEquals(parseBinarySize(4096), 4096);
-  assertEquals(parseBinarySize("lots"), undefined);
-  assertEquals(parseBinarySize(-1), undefined);
+Deno.test("size slots read Backend.AI size strings (policies/slots.ts parseBinarySize)", () => {
+  const mem = (v: string | number) =>
+    parseCreateSession({
+      image: "py",
+      name: "abcd",
+      config: { resources: { mem: v } },
+    })
+      .request.config.resources?.mem;
+  assertEquals(mem("512m"), 512 * 2 ** 20);
+  assertEquals(mem("1g"), 2 ** 30);
+  assertEquals(mem("1GiB"), 2 ** 30);
+  assertEquals(mem("1.5k"), 1536);
+  assertEquals(mem(4096), 4096);
+  assertEquals(mem("0.3k"), 307); // fractions of a byte round down
+  for (const bad of ["lots", -1, "1x"]) {
+    assertThrows(() => mem(bad), InvalidApiParams);
+  }
 });
 
 Deno.test("parseCreateSession accepts both naming generations and fills defaults", () => {
@@ -111,4 +120,72 @@ Deno.test("parseCreateSession carries config.scale_in_protected in both spelling
       }),
     InvalidApiParams,
   );
+});
+
+Deno.test("parseCreateSession: every optional field may be null (the Python SDK's defaults)", () => {
+  // The body `ComputeSession.get_or_create("python")` of SDK 22.03.2 sends.
+  const { request, ownerAccessKey } = parseCreateSession({
+    tag: null,
+    name: "pysdk-0123456789",
+    config: {
+      mounts: [],
+      environ: null,
+      resources: {},
+      resource_opts: {},
+      scalingGroup: null,
+      mount_map: {},
+      preopen_ports: null,
+    },
+    dependencies: null,
+    callback_url: null,
+    clusterSize: 1,
+    clusterMode: "single-node",
+    starts_at: null,
+    bootstrap_script: null,
+    owner_access_key: null,
+    domain: "default",
+    group: "default",
+    type: "interactive",
+    enqueueOnly: false,
+    maxWaitSeconds: 0,
+    reuseIfExists: true,
+    startupCommand: null,
+    image: "python",
+  });
+  assertEquals(ownerAccessKey, undefined);
+  assertEquals(request.tag, undefined);
+  assertEquals(request.startupCommand, undefined);
+  assertEquals(request.bootstrapScript, undefined);
+  assertEquals(request.config.scalingGroup, undefined);
+  assertEquals(request.config.environ, {});
+  assertEquals(request.config.preopenPorts, []);
+});
+
+Deno.test("parseCreateSession: ports may be numeric strings (`--preopen 8080`)", () => {
+  const { request } = parseCreateSession({
+    image: "python",
+    name: "ports",
+    config: { preopen_ports: ["8080", 8081] },
+  });
+  assertEquals(request.config.preopenPorts, [8080, 8081]);
+  assertThrows(
+    () =>
+      parseCreateSession({
+        image: "python",
+        name: "ports",
+        config: { preopen_ports: ["http"] },
+      }),
+    InvalidApiParams,
+  );
+});
+
+Deno.test("parseExecute: a null runId is kept (the server makes one); null options are absent", () => {
+  const p = parseExecute({
+    mode: "batch",
+    code: "",
+    runId: null,
+    options: { clean: null, build: "*", buildLog: false, exec: null },
+  });
+  assertEquals(p.runId, null);
+  assertEquals(p.options, { build: "*", buildLog: false });
 });

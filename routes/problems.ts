@@ -67,6 +67,24 @@ export const PROBLEMS = {
   },
   // Not in Backend.AI's list, but needed for a body over the limit (a 4xx, never a 500).
   "request-too-large": { status: 413, title: "Request body is too large." },
+  // Not in Backend.AI's list either: the edge's answers to hostile or
+  // conflicting requests (input.ts, upgrade.ts, admin deletes).
+  "websocket-version-unsupported": {
+    status: 426,
+    title: "Unsupported WebSocket version; only version 13 is spoken.",
+  },
+  "object-in-use": { status: 409, title: "The object is still in use." },
+  "session-busy": {
+    status: 409,
+    title:
+      "Another run is in progress in this session; continue or interrupt it first.",
+  },
+  "insufficient-storage": {
+    status: 507,
+    title: "The manager's storage is full.",
+  },
+  // Backend.AI's answer of the legacy `/admin/graphql` to a failed query.
+  "graphql-error": { status: 400, title: "GraphQL-generated error." },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** A problem name, e.g. `"object-not-found"`. */

@@ -20,7 +20,9 @@ import { Readable } from "node:stream";
 import type { Hono } from "hono";
 import type { GatewayEnv } from "./context.ts";
 import { preloadBody } from "./override.ts";
+import { rememberPeer } from "./peer.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
+import { upgradeProblem } from "./upgrade.ts";
 
 /** Options of {@link serveGateway}. */
 export interface ServeOptions {
@@ -30,6 +32,20 @@ export interface ServeOptions {
   port?: number;
   /** Bytes of a GET/HEAD body kept; a longer one closes the connection. @default {1048576} */
   maxGetBodyBytes?: number;
+  /**
+   * A connection that has not sent a whole request head this long after it
+   * opened (or after its previous response) is closed: a client dribbling
+   * its headers a byte a second, or an idle keep-alive connection, cannot
+   * hold a socket for ever. @default {20000}
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Open connections at most (WebSockets included; each relayed one costs
+   * three file descriptors); more are closed at once, before they cost
+   * anything, so a flood cannot exhaust the process's descriptors and
+   * starve everyone. @default {a third of the open-files limit less 256, at most 10000}
+   */
+  maxConnections?: number;
   /** Called once listening. */
   onListen?: (addr: { hostname: string; port: number }) => void;
 }
@@ -80,14 +96,17 @@ async function writeResponse(
   res: http.ServerResponse,
   response: Response,
 ): Promise<void> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => headers[k] = v);
+  // forEach yields each Set-Cookie on its own: keep them all, not the last.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 1) headers["set-cookie"] = cookies;
   if (!response.body) {
     res.writeHead(response.status, headers);
     res.end();
     return;
   }
-  const type = headers["content-type"] ?? "";
+  const type = response.headers.get("content-type") ?? "";
   if (
     type.startsWith("application/json") ||
     type.startsWith("application/problem+json")
@@ -143,6 +162,52 @@ async function writeResponse(
   res.end();
 }
 
+const deadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();
+
+/** Closes `socket` unless a request head arrives within `ms`. */
+function arm(socket: net.Socket, ms: number): void {
+  disarm(socket);
+  if (socket.destroyed) return;
+  const t = setTimeout(() => socket.destroy(), ms);
+  Deno.unrefTimer(t as unknown as number);
+  deadlines.set(socket, t);
+}
+
+function disarm(socket: net.Socket): void {
+  clearTimeout(deadlines.get(socket));
+  deadlines.delete(socket);
+}
+
+/** A third of the soft open-files limit (less some for the rest), at most 10,000. */
+function defaultMaxConnections(): number {
+  let limit = 1024;
+  try {
+    const m = /Max open files\s+(\d+)/.exec(
+      Deno.readTextFileSync("/proc/self/limits"),
+    );
+    if (m) limit = Number(m[1]);
+  } catch {
+    // Not Linux: keep the common default.
+  }
+  return Math.max(64, Math.min(10_000, Math.floor((limit - 256) / 3)));
+}
+
+/** Answers a refused upgrade on the raw socket (no WebSocket was made) and closes it. */
+function refuseUpgrade(socket: net.Socket, problem: ProblemError): void {
+  const body = new TextEncoder().encode(JSON.stringify(problem.toJSON()));
+  const lines = [
+    `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? ""}`,
+    "Content-Type: application/problem+json",
+    `Content-Length: ${body.byteLength}`,
+    "Server: BackendAI",
+    "Connection: close",
+    ...Object.entries(problem.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.on("error", () => socket.destroy());
+  socket.write(lines.join("\r\n") + "\r\n\r\n");
+  socket.end(body);
+}
+
 /** Serves `app` (from `createGateway`) over HTTP, WebSocket upgrades included. */
 export async function serveGateway(
   app: Pick<Hono<GatewayEnv>, "fetch"> | {
@@ -158,7 +223,13 @@ export async function serveGateway(
     (req) => app.fetch(req),
   );
 
+  const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
   const server = http.createServer(async (req, res) => {
+    // A whole head arrived: no deadline while the request is served; the
+    // next one (keep-alive) gets a fresh one once this response is done.
+    const socket = req.socket;
+    disarm(socket);
+    res.once("finish", () => arm(socket, headersTimeoutMs));
     try {
       if (!req.url?.startsWith("/")) {
         const problem = new ProblemError("generic-bad-request", {
@@ -191,6 +262,7 @@ export async function serveGateway(
           duplex: "half",
         });
       }
+      rememberPeer(request, req.socket.remoteAddress);
       await writeResponse(res, await app.fetch(request));
     } catch (err) {
       console.error("gateway: listener failure", err);
@@ -205,6 +277,17 @@ export async function serveGateway(
   server.on(
     "upgrade",
     (req: http.IncomingMessage, socket: net.Socket, head: Uint8Array) => {
+      disarm(socket);
+      const refused = upgradeProblem({
+        get: (name) => {
+          const v = req.headers[name];
+          return v === undefined ? null : Array.isArray(v) ? v.join(",") : v;
+        },
+      });
+      if (refused) {
+        refuseUpgrade(socket, refused);
+        return;
+      }
       const upstream = net.connect(upgrades.addr.port, "127.0.0.1");
       // Relayed frames are small and latency-bound (cluster asks, streamed
       // output): Nagle would hold each second frame ~40 ms for an ACK.
@@ -228,6 +311,12 @@ export async function serveGateway(
       upstream.on("error", end).on("close", end);
     },
   );
+
+  server.maxConnections = options.maxConnections ?? defaultMaxConnections();
+  server.on("connection", (socket: net.Socket) => {
+    arm(socket, headersTimeoutMs);
+    socket.once("close", () => disarm(socket));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

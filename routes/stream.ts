@@ -8,8 +8,9 @@
  * 2. server frames `{"status","console","exitCode","options","files"}` as the
  *    manager yields them; the socket closes after `finished`;
  * 3. after a `waiting-input` frame the next client text frame is the input line;
- * 4. failures: `{"status":"error","msg"}` then close; a client that leaves
- *    mid-run interrupts the run.
+ * 4. failures: `{"status":"error","msg"}` then close. However the socket
+ *    ends before its run (the client leaves, sends a binary frame, the
+ *    manager fails), the run is interrupted, so the session is free again.
  *
  * `/pty` answers one clear "not supported" error frame.
  *
@@ -27,8 +28,9 @@ import type {
   StreamRun,
 } from "../actors/manager/port/mod.ts";
 import { mergeConsole } from "./execute.ts";
-import { ownerAccessKeyOf, queryParams } from "./params.ts";
+import { ownerAccessKeyOf, queryParams, withoutNulls } from "./params.ts";
 import { ProblemError, toProblem } from "./problems.ts";
+import { upgradeProblem } from "./upgrade.ts";
 
 const firstFrameSchema = z.object({
   code: z.string().default(""),
@@ -47,6 +49,8 @@ function upgrade(
       msg: "WebSocket upgrade required.",
     });
   }
+  const refused = upgradeProblem(c.req.raw.headers);
+  if (refused) throw refused;
   return Deno.upgradeWebSocket(c.req.raw);
 }
 
@@ -79,11 +83,20 @@ export function driveExecute(
 ): void {
   let run: StreamRun | undefined;
   let started = false;
-  let finished = false;
+  /** The run reached its end (a `finished` frame, or the frames ran out). */
+  let ended = false;
   let awaitingInput = false;
 
+  // Any way a socket ends before its run does interrupts the run, so the
+  // session is free for the next one (a client gone, a bad frame, a failure).
+  const stopRun = () => {
+    if (!run || ended) return;
+    ended = true;
+    run.interrupt().catch((e) => log("interrupt failed", e));
+  };
+
   const fail = (err: unknown) => {
-    finished = true;
+    stopRun();
     if (socket.readyState === WebSocket.OPEN) {
       socket.send(errorFrame(err, log));
       socket.close(1000);
@@ -92,12 +105,12 @@ export function driveExecute(
 
   const pump = async (r: StreamRun) => {
     for await (const frame of r.frames) {
-      if (socket.readyState !== WebSocket.OPEN) return;
+      if (socket.readyState !== WebSocket.OPEN) return stopRun();
       awaitingInput = frame.status === "waiting-input";
       socket.send(frameJson(frame));
       if (frame.status === "finished") break;
     }
-    finished = true;
+    ended = true;
     if (socket.readyState === WebSocket.OPEN) socket.close(1000);
   };
 
@@ -114,7 +127,7 @@ export function driveExecute(
       started = true;
       let first: z.output<typeof firstFrameSchema>;
       try {
-        const r = firstFrameSchema.safeParse(JSON.parse(ev.data));
+        const r = firstFrameSchema.safeParse(withoutNulls(JSON.parse(ev.data)));
         if (!r.success) throw new Error("invalid");
         first = r.data;
       } catch {
@@ -134,10 +147,8 @@ export function driveExecute(
         })
       ).then((r) => {
         run = r;
-        if (socket.readyState !== WebSocket.OPEN) {
-          finished || r.interrupt().catch((e) => log("interrupt failed", e));
-          return;
-        }
+        // The socket closed (or failed) while the run was being started.
+        if (socket.readyState !== WebSocket.OPEN) return stopRun();
         return pump(r);
       }).catch(fail);
       return;
@@ -148,12 +159,7 @@ export function driveExecute(
     }
   };
 
-  socket.onclose = () => {
-    if (run && !finished) {
-      finished = true;
-      run.interrupt().catch((e) => log("interrupt failed", e));
-    }
-  };
+  socket.onclose = stopRun;
   socket.onerror = () => {};
 }
 

@@ -8,7 +8,7 @@
  * Needs the manager side to cope: the session actor gets
  * Terminated(node-down) for its kernel while the agent is away and must not
  * end the session before the agent is back (see the report of this change;
- * actors/manager/session.ts owns that behaviour).
+ * actors/manager/session/kernel_link.ts owns that behaviour).
  */
 import assert from "node:assert/strict";
 import { startCluster, type TestCluster } from "./support/cluster.ts";

@@ -268,7 +268,7 @@ Deno.test({
           );
           const down = await c.api(
             "GET",
-            "/session/exec-py/download?files=made.bin",
+            "/session/exec-py/download_single?file=made.bin",
           );
           assertEquals(down.status, 200);
           assertEquals(
@@ -337,7 +337,7 @@ Deno.test({
               first = ((await res.json()) as { result: RunResult }).result;
               break;
             }
-            const p = await expectProblem(res, 400, "generic-bad-request");
+            const p = await expectProblem(res, 409, "session-busy");
             assertMatch(p.msg ?? "", /in progress/);
             assert(i < 100, "the left run never ended");
             await new Promise((r) => setTimeout(r, 100));

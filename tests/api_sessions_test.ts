@@ -531,6 +531,11 @@ Deno.test({
                 name: "with-data",
                 config: { mounts: ["/etc"] },
               })],
+            [
+              "graphql-error",
+              () =>
+                c.api("POST", "/admin/graphql", { query: "{ no_such_field }" }),
+            ],
             ["request-too-large", () =>
               c.api("POST", "/session", {
                 image: "python",

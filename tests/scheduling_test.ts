@@ -312,6 +312,7 @@ Deno.test({
       computePlugins: {},
       draining: false,
       kernels: [],
+      storageHosts: [],
     });
     const errors: string[] = [];
     const original = console.error;

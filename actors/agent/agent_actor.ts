@@ -1,5 +1,5 @@
 /**
- * AgentActor (`/user/agent` on an agent node): owns this machine's kernels.
+ * AgentActor (`/user/node/agent` on an agent node): owns this machine's kernels.
  * It reports capacity and kernels to the manager's registry (join, then a
  * heartbeat every second), creates kernels it has room for (refusing the
  * rest), and supervises one KernelActor per container.
@@ -34,6 +34,8 @@ export interface AgentOptions {
   heartbeatMs: number;
   registry: ActorRef<RegistryMsg>;
   host: KernelHost;
+  /** Storage hosts this machine sees (storage_sight.ts). @default {() => []} */
+  storageHosts?: () => string[];
 }
 
 /** Messages only this node sends its agent actor (timers, node events). */
@@ -136,6 +138,10 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
         return await this.#destroy(msg.kernelId);
       case "kernel.list":
         return this.#reports();
+      case "images.list":
+        return await this.opts.host.imageDetails?.() ?? [];
+      case "kernel.logs":
+        return await this.#logs(msg.kernelId);
       case "agent.drain":
         this.#draining = msg.draining;
         return { draining: this.#draining };
@@ -278,6 +284,23 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     return { stats };
   }
 
+  /**
+   * A kernel's container log; `logs: null` for a kernel not held here (it
+   * just ended), `error` when the engine could not read it. Answers, not
+   * throws: a throw would fail this actor, not just the request.
+   */
+  async #logs(
+    kernelId: string,
+  ): Promise<{ logs: string | null; error?: string }> {
+    const held = this.#kernels.get(kernelId);
+    if (!held) return { logs: null };
+    try {
+      return { logs: (await this.opts.host.logs?.(held.kernel)) ?? "" };
+    } catch (e) {
+      return { logs: null, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
   #reports(): KernelReport[] {
     return [...this.#kernels.values()].map((h) => ({
       kernelId: h.kernel.kernelId,
@@ -302,6 +325,7 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
       computePlugins: o.host.plugins(),
       draining: this.#draining,
       kernels: this.#reports(),
+      storageHosts: o.storageHosts?.() ?? [],
     };
   }
 }

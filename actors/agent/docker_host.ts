@@ -7,12 +7,14 @@
  * session, owner ref, slots, container). After an agent restart, `adopt()`
  * matches running containers labelled with this agent to their records and
  * re-attaches to their runners; containers without a usable record (idle
- * pool containers, half-made kernels) are removed.
+ * pool containers, half-made kernels) are removed, but only when their work
+ * dir lies in this agent's data dir: a container labelled with the same
+ * agent id by a neighbour (another data dir) is never touched.
  *
  * @module
  */
 
-import { DockerClient } from "./docker/mod.ts";
+import { DockerClient, DockerError } from "./docker/mod.ts";
 import { discoverGpus, GpuAllocator } from "./gpu/mod.ts";
 import { KernelConnection } from "./kernel/connection.ts";
 import {
@@ -35,7 +37,7 @@ import type {
   LaunchedKernel,
   LaunchRequest,
 } from "./kernel_host.ts";
-import { DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
+import { type AgentImage, DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
 
 export interface DockerHostOptions {
   agentId: string;
@@ -156,6 +158,21 @@ export class DockerKernelHost implements KernelHost {
     return this.#images.list;
   }
 
+  async imageDetails(): Promise<AgentImage[]> {
+    const list = await this.#docker.listImages({
+      labels: ["ai.backend.kernelspec"],
+    });
+    return list.flatMap((i) =>
+      (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").map((ref) => ({
+        ref,
+        id: i.Id,
+        sizeBytes: i.Size ?? 0,
+        created: i.Created ?? 0,
+        labels: i.Labels ?? {},
+      }))
+    );
+  }
+
   async launch(req: LaunchRequest): Promise<LaunchedKernel> {
     const image = resolveImage(req.image)?.ref ?? req.image;
     const slots = {
@@ -251,6 +268,17 @@ export class DockerKernelHost implements KernelHost {
     const records = await this.#records();
     for (const c of containers) {
       const rec = records.get(c.Id);
+      if (!rec && !this.#worksInDataDir(c)) {
+        // Same agent id, another data dir: a neighbour's kernel (a second
+        // `deno task start` on this host, an agent given the same --id).
+        // Only a container we can prove is ours is ever removed.
+        console.error(
+          `agent ${this.opts.agentId}: container ${
+            c.Id.slice(0, 12)
+          } carries this agent's id but its work dir is not under ${this.opts.dataDir}: left alone`,
+        );
+        continue;
+      }
       const running = c.State === "running";
       if (!rec || !running || !rec.record.kernelId || !rec.record.owner) {
         await this.#docker.removeContainer(c.Id, { force: true }).catch(() =>
@@ -304,6 +332,21 @@ export class DockerKernelHost implements KernelHost {
       }
     }
     return adopted;
+  }
+
+  /**
+   * Whether the container's /home/work is bind-mounted from this agent's
+   * `<dataDir>/kernels/`: the proof that this agent (this data dir) made
+   * it, for containers without a record (pool containers, half-made
+   * kernels). A record naming the container id is the other proof.
+   */
+  #worksInDataDir(c: Record<string, unknown>): boolean {
+    const prefix = `${this.opts.dataDir.replace(/\/+$/, "")}/kernels/`;
+    const mounts = Array.isArray(c.Mounts) ? c.Mounts : [];
+    return mounts.some((m: { Source?: unknown; Destination?: unknown }) =>
+      m?.Destination === "/home/work" && typeof m.Source === "string" &&
+      m.Source.startsWith(prefix)
+    );
   }
 
   /** Kernel records under the data dir, by container id. */
@@ -367,6 +410,23 @@ export class DockerKernelHost implements KernelHost {
   async close(): Promise<void> {
     await this.#pool?.close();
     this.#docker.close();
+  }
+
+  /**
+   * The kernel container's own log through the Engine API, stderr only
+   * (its stdout carries the runner's frames). A container started before
+   * logs were readable (log driver `none`: 501 from the engine) has none.
+   */
+  async logs(kernel: LaunchedKernel): Promise<string> {
+    try {
+      return await this.#docker.containerLogs(kernel.containerId, {
+        stdout: false,
+        stderr: true,
+      });
+    } catch (e) {
+      if (e instanceof DockerError && e.status === 501) return "";
+      throw e;
+    }
   }
 }
 

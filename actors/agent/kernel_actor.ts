@@ -1,5 +1,5 @@
 /**
- * KernelActor (`/user/agent/KERNEL_ID` on an agent node): one per kernel
+ * KernelActor (`/user/node/agent/KERNEL_ID` on an agent node): one per kernel
  * container. It holds the connection to the container's runner and relays
  * the session actor's requests to it; run events flow back to the session
  * actor (its `owner`, usually on the manager node) as they happen.
@@ -13,15 +13,17 @@
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
 import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
-import { KernelMsg } from "../protocol/agent.ts";
+import { FILE_CHUNK_BYTES, KernelMsg } from "../protocol/agent.ts";
 import type { KernelGone, RunEvent } from "../protocol/manager.ts";
 import type { KernelEnd } from "./kernel_host.ts";
+import { ChannelRelay } from "./channel_relay.ts";
 
 type OwnerMsg = RunEvent | KernelGone;
 
 export class KernelActor
   extends Actor<KernelMsg | { type: "runner-died"; reason: string }> {
   #runs = new Map<string, KernelRun>();
+  #channels!: ChannelRelay;
 
   constructor(
     readonly kernelId: string,
@@ -35,6 +37,11 @@ export class KernelActor
   }
 
   override preStart(): void {
+    this.#channels = new ChannelRelay(
+      this.kernelId,
+      this.conn,
+      (address) => this.ctx.system.refFor(address),
+    );
     const self = this.ctx.self;
     this.conn.closed.then((err) =>
       self.tell({ type: "runner-died", reason: err.message })
@@ -42,6 +49,8 @@ export class KernelActor
   }
 
   override postStop(): void {
+    // Destroyed (or restarted) by the agent: its terminals and app streams end with it.
+    this.#channels?.endAll(`kernel ${this.kernelId} ended`);
     this.conn.close();
   }
 
@@ -69,6 +78,7 @@ export class KernelActor
   }
 
   async #end(reason: string, stats: Record<string, number>): Promise<void> {
+    this.#channels.endAll(`kernel ended: ${reason}`);
     // Runs still open end here, with the cause, before the session hears of it.
     for (const [runId, run] of this.#runs) {
       this.#runs.delete(runId);
@@ -145,11 +155,52 @@ export class KernelActor
       }
       case "complete":
         return { items: await this.conn.complete(msg.code, msg.opts) };
-      case "put":
-        await this.conn.put(msg.path, decodeBase64(msg.data));
+      case "put": {
+        const mode = typeof msg.mode === "string"
+          ? parseInt(msg.mode, 8)
+          : msg.mode;
+        const data = decodeBase64(msg.data);
+        if (msg.offset === undefined) await this.conn.put(msg.path, data, mode);
+        else await this.conn.putRange(msg.path, msg.offset, data, mode);
         return { ok: true };
-      case "get":
-        return { data: encodeBase64(await this.conn.get(msg.path)) };
+      }
+      case "get": {
+        if (msg.offset === undefined && msg.length === undefined) {
+          return { data: encodeBase64(await this.conn.get(msg.path)) };
+        }
+        const r = await this.conn.getRange(
+          msg.path,
+          msg.offset ?? 0,
+          msg.length ?? FILE_CHUNK_BYTES,
+        );
+        return {
+          data: encodeBase64(r.data),
+          offset: r.offset,
+          size: r.size,
+          eof: r.eof,
+        };
+      }
+      case "channel.open":
+        return await this.#channels.open(msg);
+      case "channel.write":
+        await this.#channels.write(msg.channelId, msg.data);
+        return { ok: true };
+      case "channel.credit":
+        await this.#channels.credit(msg.channelId, msg.bytes);
+        return { ok: true };
+      case "channel.eof":
+        await this.#channels.eof(msg.channelId);
+        return { ok: true };
+      case "channel.resize":
+        await this.#channels.resize(msg.channelId, msg.rows, msg.cols);
+        return { ok: true };
+      case "channel.close":
+        await this.#channels.close(msg.channelId);
+        return { ok: true };
+      case "channel.list":
+        return this.#channels.list();
+      case "apps":
+        return { items: await this.conn.apps() };
       case "list":
         return { items: await this.conn.list(msg.path) };
       case "stats":

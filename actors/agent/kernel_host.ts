@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { AgentImage } from "../protocol/agent.ts";
 import type { KernelConnection } from "./kernel/connection.ts";
 
 /** A kernel container with a live runner connection. */
@@ -49,6 +50,8 @@ export interface KernelHost {
   capacity(): Record<string, number>;
   /** Kernel images present here. */
   images(): Promise<string[]>;
+  /** The kernel images with their labels (admin listings). */
+  imageDetails?(): Promise<AgentImage[]>;
   /** Compute plugins (e.g. `{ cuda: { devices: [...] } }`). */
   plugins(): Record<string, unknown>;
   launch(req: LaunchRequest): Promise<LaunchedKernel>;
@@ -62,6 +65,8 @@ export interface KernelHost {
    * own reason, used when the container tells nothing better.
    */
   ended?(kernel: LaunchedKernel, fallback: string): Promise<KernelEnd>;
+  /** The kernel container's own log (`backend.ai logs`); "" when it has none. */
+  logs?(kernel: LaunchedKernel): Promise<string>;
   /** Begin keeping warm containers (called once adoption is done). */
   startPool?(): void;
   close(): Promise<void>;

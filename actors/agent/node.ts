@@ -1,12 +1,15 @@
 /**
  * `deno task agent --manager ws://HOST:PORT`: an agent node. It dials the
  * manager's cluster endpoint (so agents behind NAT work), runs one
- * AgentActor at `/user/agent`, and turns sessions into containers on this
+ * AgentActor at `/user/node/agent` (root.ts), and turns sessions into containers on this
  * machine's Docker engine.
  *
  * SIGTERM drains: the agent takes no new kernels, waits until its kernels
  * have ended (or a deadline passes), then leaves the cluster and exits —
- * scale-in never kills running work. A second SIGTERM (or SIGINT) exits at
+ * scale-in never kills running work. More SIGTERMs change nothing: a
+ * supervisor that signals the whole process group (systemd, `kill -TERM --
+ * -PGID`) reaches the agent twice when it runs under `deno task`, which
+ * forwards the signal it got to its child. SIGINT (or SIGQUIT) exits at
  * once, leaving containers running for the next incarnation to re-adopt.
  *
  * @module
@@ -14,13 +17,17 @@
 
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { ActorSystem } from "../runtime/mod.ts";
-import type { ActorRef } from "../runtime/types.ts";
+import { ActorSystem, Supervisor } from "../runtime/mod.ts";
 import { Cluster } from "../cluster/mod.ts";
 import type { RegistryMsg } from "../protocol/manager.ts";
 import { AgentActor, type AgentInternalMsg } from "./agent_actor.ts";
-import { AgentMsg, KernelMsg } from "../protocol/agent.ts";
+import { AGENT_PATHS, AgentMsg, KernelMsg } from "../protocol/agent.ts";
+import { agentTree } from "./root.ts";
 import { DockerKernelHost } from "./docker_host.ts";
+import { StorageSight } from "./storage_sight.ts";
+import { enableScratchQuota } from "./kernel/workdir.ts";
+import { parseBinarySize } from "../../policies/slots.ts";
+import { STORAGE_PATH } from "../protocol/storage.ts";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -40,6 +47,8 @@ export interface AgentConfig {
   cpu?: number;
   mem?: number;
   drainDeadlineMs: number;
+  /** Limit of each kernel's /home/work (bytes; 0 = no scratch quota). */
+  scratchQuota: number;
 }
 
 export function parseAgentConfig(
@@ -61,6 +70,7 @@ export function parseAgentConfig(
       cpu: { type: "string" },
       mem: { type: "string" },
       "drain-deadline": { type: "string" },
+      "scratch-quota": { type: "string" },
     },
     strict: true,
   });
@@ -87,6 +97,9 @@ export function parseAgentConfig(
     cpu: values.cpu ? Number(values.cpu) : undefined,
     mem: values.mem ? Number(values.mem) : undefined,
     drainDeadlineMs: Number(values["drain-deadline"] ?? 3600) * 1000,
+    scratchQuota: parseBinarySize(
+      values["scratch-quota"] ?? env.SCRATCH_QUOTA ?? "4g",
+    ),
   };
 }
 
@@ -94,6 +107,12 @@ export function parseAgentConfig(
 export async function startAgent(config: AgentConfig) {
   const managerUrl = config.manager.replace(/\/$/, "") +
     (config.manager.includes("/x/cluster") ? "" : "/x/cluster");
+  // Each kernel's /home/work on a quota dir (workdir.ts), before any kernel dir is made.
+  if (config.scratchQuota > 0) {
+    await enableScratchQuota(config.dataDir, {
+      defaultBytes: config.scratchQuota,
+    });
+  }
   const host = await DockerKernelHost.create({
     agentId: config.id,
     dataDir: config.dataDir,
@@ -106,13 +125,19 @@ export async function startAgent(config: AgentConfig) {
   const system = new ActorSystem({ nodeId: config.id });
   const cluster = new Cluster(system, { secret: config.clusterSecret });
   system.setTransport(cluster);
-  cluster.registerSchema("/user/agent", AgentMsg.or(KernelMsg));
+  cluster.registerSchema(AGENT_PATHS.agent, AgentMsg.or(KernelMsg));
   const managerNode = await cluster.dial(managerUrl);
   const registry = system.refFor<RegistryMsg>({
     node: managerNode,
     path: "/user/manager/agents",
   });
+  // Storage hosts this machine can mount, for sessions with folders.
+  const sight = new StorageSight(
+    system.refFor({ node: managerNode, path: STORAGE_PATH }),
+  );
+  sight.start();
   const options = {
+    storageHosts: () => sight.visible(),
     id: config.id,
     addr: managerUrl,
     region: config.region,
@@ -124,9 +149,14 @@ export async function startAgent(config: AgentConfig) {
   };
   // A fresh instance per (re)start; `current` is the live one.
   let current!: AgentActor;
-  const ref = system.spawn(() => (current = new AgentActor(options)), {
-    name: "agent",
-  }) as ActorRef<AgentMsg | AgentInternalMsg>;
+  system.spawn(
+    () => new Supervisor(agentTree(() => (current = new AgentActor(options)))),
+    { name: "node" },
+  );
+  const ref = system.refFor<AgentMsg | AgentInternalMsg>({
+    node: config.id,
+    path: AGENT_PATHS.agent,
+  });
   // A manager that restarted is a new incarnation: join it again, so it
   // re-attaches this agent's kernels to their sessions.
   // After a link loss the manager may also have declared this agent down,
@@ -147,6 +177,7 @@ export async function startAgent(config: AgentConfig) {
   async function stop(): Promise<void> {
     registry.tell({ type: "agent.leave", id: config.id });
     await new Promise((r) => setTimeout(r, 100));
+    sight.stop();
     await system.shutdown({ deadlineMs: 5000 });
     await cluster.close();
     await host.close();
@@ -189,7 +220,12 @@ export async function run(args: string[]): Promise<void> {
   const node = await startAgent(config);
   let draining = false;
   Deno.addSignalListener("SIGTERM", () => {
-    if (draining) Deno.exit(0);
+    if (draining) {
+      console.error(
+        `agent ${config.id}: SIGTERM again, still draining (${node.kernelCount()} kernels running; SIGINT exits now)`,
+      );
+      return;
+    }
     draining = true;
     console.error(
       `agent ${config.id}: SIGTERM, draining (${node.kernelCount()} kernels running)`,
@@ -197,4 +233,5 @@ export async function run(args: string[]): Promise<void> {
     node.drain().then(() => Deno.exit(0));
   });
   Deno.addSignalListener("SIGINT", () => Deno.exit(0));
+  Deno.addSignalListener("SIGQUIT", () => Deno.exit(0));
 }

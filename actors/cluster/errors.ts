@@ -40,7 +40,10 @@ export class ClusterBackpressureError extends Error {
   }
 }
 
-/** A single message encodes to more bytes than the configured frame maximum. */
+/**
+ * A single message encodes to more bytes than the maximum (the cluster's
+ * `maxMessageBytes`; messages up to it travel in fragments).
+ */
 export class FrameTooLargeError extends Error {
   override name = "FrameTooLargeError";
   constructor(readonly bytes: number, readonly maxBytes: number) {

@@ -1,6 +1,13 @@
 import { assert, assertEquals, assertThrows } from "./_test_assert.ts";
 import { FrameTooLargeError } from "./errors.ts";
-import { decodeFrame, encodeEnvelope, FrameQueue } from "./framing.ts";
+import {
+  decodeFrame,
+  encodeAsk,
+  encodeEnvelope,
+  encodeReply,
+  encodeTell,
+  FrameQueue,
+} from "./framing.ts";
 import { Kind } from "./protocol.ts";
 import { newTraceparent } from "./trace.ts";
 
@@ -92,5 +99,37 @@ Deno.test("framing: malformed or unknown envelopes are counted, the good ones in
         tp,
       ]]),
     ).hasRefs,
+  );
+});
+
+Deno.test("framing: the hot kinds encode to exactly what encodeEnvelope makes", () => {
+  const ref = { toJSON: () => ({ $ref: { node: "n", path: "/p" } }) };
+  const values: unknown[] = [
+    1,
+    's"q\\u2028',
+    { a: [1, null, { b: "😀" }] },
+    null,
+    undefined,
+    () => 1,
+    ref,
+    [undefined],
+  ];
+  for (const v of values) {
+    assertEquals(
+      encodeTell('/user/a"b', v, tp),
+      encodeEnvelope([Kind.TELL, '/user/a"b', v, tp]),
+    );
+    assertEquals(
+      encodeAsk(7, "/user/a", v, 5000, tp),
+      encodeEnvelope([Kind.ASK, 7, "/user/a", v, 5000, tp]),
+    );
+    assertEquals(
+      encodeReply(7, v, 'junk"tp'),
+      encodeEnvelope([Kind.REPLY, 7, v, 'junk"tp']),
+    );
+  }
+  assertThrows(
+    () => encodeTell("/a", "y".repeat(2000), tp, 1024),
+    FrameTooLargeError,
   );
 });

@@ -107,6 +107,13 @@ export class Membership {
     return m;
   }
 
+  /** The link messages to `node` go out on: its newest, while it is up. */
+  linkTo(node: string): Link | undefined {
+    const m = this.#members.get(node);
+    if (m === undefined || m.status !== "up") return undefined;
+    return m.links[m.links.length - 1];
+  }
+
   all(): IterableIterator<Member> {
     return this.#members.values();
   }

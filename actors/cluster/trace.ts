@@ -10,6 +10,9 @@
  */
 
 import { type Context, context, trace, TraceFlags } from "@opentelemetry/api";
+import { isTraceparent, messageTraceparent } from "../runtime/trace_context.ts";
+
+export { isTraceparent };
 
 const HEX: string[] = Array.from(
   { length: 256 },
@@ -22,9 +25,21 @@ const POOL_IDS = 1024;
 let pool = "";
 let poolAt = 0;
 
-/** One `getRandomValues` call, hex-encoded in a typed array (no string joins). */
+type WithToHex = { toHex?: () => string };
+
+/**
+ * One `getRandomValues` call, hex-encoded: natively (`Uint8Array#toHex`,
+ * four times faster) where the engine has it, else in a typed array (no
+ * string joins).
+ */
 function refill() {
   const bytes = crypto.getRandomValues(new Uint8Array(POOL_IDS * 24));
+  const toHex = (bytes as WithToHex).toHex;
+  if (toHex !== undefined) {
+    pool = toHex.call(bytes);
+    poolAt = 0;
+    return;
+  }
   const hex = new Uint8Array(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {
     hex[2 * i] = HEX_CODES[bytes[i] >> 4];
@@ -48,23 +63,17 @@ export function newTraceparent(): string {
     "-00";
 }
 
-/** Is `s` a well-formed version-00 `traceparent` with non-zero ids (W3C Trace Context)? */
-export function isTraceparent(s: string): boolean {
-  return s.length === 55 && s.charCodeAt(2) === 45 && s.charCodeAt(35) === 45 &&
-    s.charCodeAt(52) === 45 &&
-    TRACEPARENT.test(s) &&
-    !s.startsWith("00000000000000000000000000000000", 3) &&
-    !s.startsWith("0000000000000000", 36);
-}
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** The `traceparent` of the active span, or a new one when none is active. */
+/**
+ * The `traceparent` to send: the active OpenTelemetry span's; else, while
+ * an actor handles a traced message, that message's (pass-through, so a
+ * chain of actors across nodes stays in one trace); else a new one.
+ */
 export function currentTraceparent(): string {
   const sc = trace.getSpanContext(context.active());
   if (sc !== undefined && trace.isSpanContextValid(sc)) {
     return `00-${sc.traceId}-${sc.spanId}-${HEX[sc.traceFlags & 0xff]}`;
   }
-  return newTraceparent();
+  return messageTraceparent() ?? newTraceparent();
 }
 
 /** A context whose active span context is the (remote) `traceparent`. */
@@ -84,11 +93,15 @@ let inbound: string | undefined;
 
 /**
  * The `traceparent` of the envelope being delivered right now (synchronous
- * part of the delivery only), for code that wants the raw header without
- * going through OpenTelemetry.
+ * part of the delivery), or of the message the running actor handles
+ * (`ctx.traceparent` is the same inside an actor), for code that wants the
+ * raw header without going through OpenTelemetry.
  */
 export function inboundTraceparent(): string | undefined {
-  return inbound !== undefined && isTraceparent(inbound) ? inbound : undefined;
+  if (inbound !== undefined) {
+    return isTraceparent(inbound) ? inbound : undefined;
+  }
+  return messageTraceparent();
 }
 
 const PROBE_KEY = Symbol("cluster.trace.probe");

@@ -8,30 +8,35 @@
 
 import type { ActorRef, Entities } from "../runtime/types.ts";
 import type { AdminDeps } from "./port/mod.ts";
-import { listImages } from "../../images/build.ts";
+import { mergeImages } from "../../images/listing.ts";
 import { DomainError } from "./errors.ts";
-import type {
-  Json,
-  Keypair,
-  SchedulerName,
-  SessionStatus,
-  Store,
+import {
+  InUseError,
+  type Json,
+  type Keypair,
+  NotFoundError,
+  type SessionStatus,
+  type Store,
 } from "./store/mod.ts";
 import type { KeypairMsg } from "./keypair.ts";
+import {
+  AGENT_PATHS,
+  type AgentImage,
+  type AgentMsg,
+} from "../protocol/agent.ts";
 import type { AgentsMsg } from "./agents.ts";
 import type { PendingView, SchedulerMsg } from "./scheduler.ts";
 import type { AutoscalerMsg } from "./autoscaler.ts";
 import { AutoscalerConfig, readAutoscalerConfig } from "./autoscaler_config.ts";
 import { NotManagedError } from "./autoscaler_driver.ts";
 import { PATHS } from "./root.ts";
-import { MANAGER_NODE } from "./node.ts";
+import { MANAGER_NODE } from "./names.ts";
+import type { SchedulerKind } from "../../policies/scheduling/mod.ts";
 
 export interface AdminWiring {
   store: Store;
   system: { refFor<M>(a: { node: string; path: string }): ActorRef<M> };
   keypairs: Entities<KeypairMsg>;
-  /** Scheduler kind per scaling group, shared with the scheduler. */
-  groups: Map<string, SchedulerName>;
   /** Mount the supervision test hook (`BAI_DEBUG_HOOKS=1`). @default {false} */
   debugHooks?: boolean;
 }
@@ -87,11 +92,33 @@ export function createAdminDeps(
       return (await w.store.keypairs.list()).map(view);
     },
     async deactivateKeypair(ak) {
-      await w.store.keypairs.setActive(ak, false);
+      try {
+        await w.store.keypairs.setActive(ak, false);
+      } catch (e) {
+        if (e instanceof NotFoundError) {
+          throw new DomainError("object-not-found", "No such keypair.");
+        }
+        throw e;
+      }
       reload(ak);
     },
     async deleteKeypair(ak) {
-      if (!(await w.store.keypairs.delete(ak))) {
+      let deleted: boolean;
+      try {
+        deleted = await w.store.keypairs.delete(ak);
+      } catch (e) {
+        if (e instanceof InUseError) {
+          // History stays: the sessions and their usage name this keypair.
+          throw new DomainError(
+            "object-in-use",
+            `Keypair ${ak} has ${e.usedBy}; its history is kept. ` +
+              `Deactivate it instead (POST /x/admin/keypairs/${ak}/deactivate).`,
+            { accessKey: ak },
+          );
+        }
+        throw e;
+      }
+      if (!deleted) {
         throw new DomainError("object-not-found", "No such keypair.");
       }
       reload(ak);
@@ -108,13 +135,31 @@ export function createAdminDeps(
         name,
       })) as unknown as Record<string, unknown>;
     },
-    deleteResourcePolicy(_name) {
-      return Promise.reject(
-        new DomainError(
-          "generic-bad-request",
-          "Resource policies cannot be deleted yet.",
-        ),
-      );
+    async deleteResourcePolicy(name) {
+      if (name === "default") {
+        // Every start re-creates it, and new keypairs fall back to it.
+        throw new DomainError(
+          "object-in-use",
+          "The default resource policy cannot be deleted.",
+          { name },
+        );
+      }
+      let deleted: boolean;
+      try {
+        deleted = await w.store.policies.delete(name);
+      } catch (e) {
+        if (e instanceof InUseError) {
+          throw new DomainError(
+            "object-in-use",
+            `Resource policy ${name} is used by ${e.usedBy}; move them to another policy first.`,
+            { name },
+          );
+        }
+        throw e;
+      }
+      if (!deleted) {
+        throw new DomainError("object-not-found", "No such resource policy.");
+      }
     },
     async listScalingGroups() {
       return (await w.store.scalingGroups.list()) as unknown as Record<
@@ -124,9 +169,13 @@ export function createAdminDeps(
     },
     async putScalingGroup(name, group) {
       const g = await w.store.scalingGroups.upsert(
-        { ...group, name } as { name: string; scheduler?: SchedulerName },
+        { ...group, name } as { name: string; scheduler?: SchedulerKind },
       );
-      w.groups.set(g.name, g.scheduler);
+      scheduler().tell({
+        type: "scheduler-kind",
+        scalingGroup: g.name,
+        kind: g.scheduler,
+      });
       return g as unknown as Record<string, unknown>;
     },
     async listAgents() {
@@ -160,7 +209,23 @@ export function createAdminDeps(
       };
     },
     async listImages() {
-      return (await listImages()) as unknown as Record<string, unknown>[];
+      // The agents know their engines' images; the manager may have no Docker.
+      const live = (await agents().ask<{ id: string; status: string }[]>({
+        type: "list",
+      })).filter((a) => a.status === "ALIVE");
+      const reports = await Promise.all(
+        live.map((a) =>
+          w.system.refFor<AgentMsg>({ node: a.id, path: AGENT_PATHS.agent })
+            .ask<AgentImage[]>({ type: "images.list" }, { timeoutMs: 10_000 })
+            .then((images) => ({ agent: a.id, images }), () => undefined)
+        ),
+      );
+      return mergeImages(
+        reports.filter((r) => r !== undefined),
+      ) as unknown as Record<
+        string,
+        unknown
+      >[];
     },
     async setAgentDraining(id, draining) {
       const ok = await agents().ask<boolean>({ type: "drain", id, draining });
@@ -191,8 +256,11 @@ export function createAdminDeps(
     async setScheduler(name, kind) {
       await group(name);
       const g = await w.store.scalingGroups.upsert({ name, scheduler: kind });
-      w.groups.set(g.name, g.scheduler);
-      scheduler().tell({ type: "pass" });
+      scheduler().tell({
+        type: "scheduler-kind",
+        scalingGroup: g.name,
+        kind: g.scheduler,
+      });
       return g as unknown as Record<string, unknown>;
     },
     async getAutoscaler(name) {
@@ -234,8 +302,68 @@ export function createAdminDeps(
         },
       }
       : {}),
+    async getSession(id) {
+      // The id column is a uuid: anything else cannot name a session.
+      if (!UUID_TEXT.test(id)) return undefined;
+      const s = await w.store.sessions.get(id);
+      if (!s) return undefined;
+      const kernels = await w.store.kernels.listBySession(id);
+      return {
+        ...s,
+        createdAt: s.createdAt.toISOString(),
+        terminatedAt: s.terminatedAt?.toISOString() ?? null,
+        lastActivity: s.lastActivity.toISOString(),
+        kernels: kernels.map((k) => ({
+          ...k,
+          createdAt: k.createdAt.toISOString(),
+          terminatedAt: k.terminatedAt?.toISOString() ?? null,
+        })),
+      } as unknown as Record<string, unknown>;
+    },
+    async modifyKeypair(ak, patch) {
+      if (
+        patch.resourcePolicy !== undefined &&
+        !(await w.store.policies.get(patch.resourcePolicy))
+      ) {
+        throw new DomainError(
+          "invalid-api-params",
+          `No such resource policy: ${patch.resourcePolicy}`,
+        );
+      }
+      try {
+        await w.store.keypairs.update(ak, patch);
+      } catch (e) {
+        if (e instanceof NotFoundError) {
+          throw new DomainError("object-not-found", "No such keypair.");
+        }
+        throw e;
+      }
+      reload(ak);
+    },
+    async kernelLogs(sessionId) {
+      const kernels = await w.store.kernels.listBySession(sessionId);
+      const k = kernels.find((x) => x.agentId && !x.terminatedAt);
+      if (!k?.agentId) return "";
+      const res = await w.system.refFor<AgentMsg>({
+        node: k.agentId,
+        path: AGENT_PATHS.agent,
+      }).ask<{ logs: string | null; error?: string }>(
+        { type: "kernel.logs", kernelId: k.id },
+        { timeoutMs: 15_000 },
+      );
+      if (res.error !== undefined) {
+        throw new DomainError(
+          "service-unavailable",
+          `The agent could not read the kernel's log: ${res.error}`,
+        );
+      }
+      return res.logs ?? "";
+    },
   };
 }
+
+const UUID_TEXT =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Errors from an ask lose their class when they cross the runtime; the name survives. */
 function isNamed(e: unknown, name: string): boolean {

@@ -30,10 +30,13 @@ import {
 } from "../runtime/types.ts";
 import {
   decideScaleIn,
-  decideScaleOut,
   type ScalableAgent,
   type ScaleInDecision,
 } from "../../policies/scale_in.ts";
+import {
+  decideScaleOut,
+  type ScaleOutDecision,
+} from "../../policies/scale_out.ts";
 import { hostsProtectedSession } from "../../policies/protection.ts";
 import type { AgentDriver } from "./autoscaler_driver.ts";
 import { NotManagedError } from "./autoscaler_driver.ts";
@@ -96,6 +99,7 @@ export interface AutoscalerStatus {
   last?: {
     at: string;
     add: number;
+    undrain: ScaleOutDecision["undrain"];
     drain: ScaleInDecision["drain"];
     stop: ScaleInDecision["stop"];
   };
@@ -173,6 +177,8 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
   #stopping = new Set<string>();
   /** When this actor first saw each agent draining (for the drain deadline). */
   #draining = new Map<string, number>();
+  /** Agents this actor drained; any other draining agent is an operator's cordon. */
+  #drainedByUs = new Set<string>();
   #last?: AutoscalerStatus["last"];
 
   constructor(
@@ -291,6 +297,7 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
           now,
         ),
         draining: !v.schedulable,
+        cordoned: !v.schedulable && !this.#drainedByUs.has(v.id),
         drainingSince: this.#drainSince(v.id, !v.schedulable, now),
         healthy: v.status === "ALIVE",
         startedAt: Date.parse(v.lastSeen) || 0,
@@ -311,16 +318,22 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
         : largest(agents),
       starting: this.#starting.size,
     });
+    // Undrain before starting anything (the policy already counted them).
+    for (const u of out.undrain) {
+      this.#log(`undrain ${u.agentId} (${u.detail})`);
+      this.#drainedByUs.delete(u.agentId);
+      registry.tell({ type: "drain", id: u.agentId, draining: false });
+    }
     for (let i = 0; i < out.add; i++) {
       const id = this.#freeId(views);
       this.#starting.set(id, now);
-      this.#log(`start ${id} (pending ${pending.length}, scale-out)`);
+      this.#log(`start ${id} (pending ${pending.length}: ${out.detail})`);
       await driver.start({ group: this.group, id, args: cfg.agentArgs });
     }
 
     // Scale in only in calm weather; unhealthy agents go whatever the weather.
-    const calm = out.add === 0 && pending.length === 0 &&
-      this.#starting.size === 0;
+    const calm = out.add === 0 && out.undrain.length === 0 &&
+      pending.length === 0 && this.#starting.size === 0;
     const decision = decideScaleIn(
       calm ? agents : agents.filter((a) => a.healthy === false),
       {
@@ -331,21 +344,26 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
     );
     for (const d of decision.drain) {
       if (!driver.owns(d.agentId)) continue;
-      this.#log(`drain ${d.agentId} (${d.reason}: busy)`);
+      this.#log(`drain ${d.agentId} (${d.reason}: ${d.detail})`);
+      this.#drainedByUs.add(d.agentId);
       registry.tell({ type: "drain", id: d.agentId, draining: true });
     }
     for (const s of decision.stop) {
       if (!driver.owns(s.agentId)) continue;
-      this.#log(`stop ${s.agentId} (${s.reason})`);
+      this.#log(`stop ${s.agentId} (${s.reason}: ${s.detail})`);
       this.#stopping.add(s.agentId);
       await driver.stop(s.agentId, {
         force: s.reason === "unhealthy" || s.reason === "drain-deadline",
       });
     }
-    if (out.add || decision.drain.length || decision.stop.length) {
+    if (
+      out.add || out.undrain.length || decision.drain.length ||
+      decision.stop.length
+    ) {
       this.#last = {
         at: new Date(now).toISOString(),
         add: out.add,
+        undrain: out.undrain,
         drain: decision.drain,
         stop: decision.stop,
       };
@@ -367,6 +385,7 @@ export class GroupAutoscalerActor extends Actor<GroupMsg> {
   #drainSince(id: string, draining: boolean, now: number): number | undefined {
     if (!draining) {
       this.#draining.delete(id);
+      this.#drainedByUs.delete(id);
       return undefined;
     }
     if (!this.#draining.has(id)) this.#draining.set(id, now);

@@ -20,10 +20,18 @@ export interface ManagerConfig {
   adminSecretKey?: string;
   /** Shared by every node of the cluster; generated and saved when absent. */
   clusterSecret?: string;
-  /** Id of the agent `deno task start` runs beside the manager. */
-  localAgentId: string;
-  /** Port of the embedded Postgres on 127.0.0.1. */
-  pgPort: number;
+  /**
+   * Id of the agent `deno task start` runs beside the manager
+   * (`LOCAL_AGENT_ID`); unset: the data dir's own (roles/local_agent_id.ts).
+   */
+  localAgentId?: string;
+  /**
+   * Port of the embedded Postgres on 127.0.0.1 (`PG_PORT`); unset: the data
+   * dir's own, picked free on first start and recorded (store/embedded.ts).
+   */
+  pgPort?: number;
+  /** Whether `--port` or `PORT` chose the HTTP port (else 8081 is a default that may yield). */
+  portGiven?: boolean;
   /** Default rate limit of new keypairs (requests per 900 s). */
   rateLimit: number;
 }
@@ -60,8 +68,18 @@ export function parseManagerConfig(
     adminAccessKey: env.ADMIN_ACCESS_KEY,
     adminSecretKey: env.ADMIN_SECRET_KEY,
     clusterSecret: values["cluster-secret"] ?? env.CLUSTER_SECRET,
-    localAgentId: env.LOCAL_AGENT_ID ?? "local",
+    localAgentId: env.LOCAL_AGENT_ID || undefined,
     rateLimit,
-    pgPort: Number(env.PG_PORT ?? 54320),
+    pgPort: pgPortOf(env.PG_PORT),
+    portGiven: values.port !== undefined || env.PORT !== undefined,
   };
+}
+
+function pgPortOf(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`invalid PG_PORT: ${raw}`);
+  }
+  return port;
 }

@@ -20,7 +20,11 @@ export type ProblemName =
   | "service-unavailable"
   | "kernel-creation-failed"
   | "kernel-execution-failed"
-  | "vfolder-not-found";
+  | "vfolder-not-found"
+  | "session-busy"
+  | "vfolder-already-exists"
+  | "object-in-use"
+  | "insufficient-storage";
 
 /** A failure the API reports as a problem+json reply. */
 export class DomainError extends Error {

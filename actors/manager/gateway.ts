@@ -14,6 +14,7 @@ import {
 import type {
   Caller,
   CreateSessionRequest,
+  CreateSessionResult,
   ExecuteResult,
   GatewayDeps,
   KeypairAuth,
@@ -24,35 +25,23 @@ import type {
 } from "./port/mod.ts";
 import type { KernelMsg } from "../protocol/agent.ts";
 import { DomainError, type ProblemName } from "./errors.ts";
-import {
-  type ImageResourceSpec,
-  normalizeRequestedSlots,
-} from "../../policies/slots.ts";
+import { toSessionInfo } from "./lifecycle.ts";
 import type { KeypairMsg } from "./keypair.ts";
-import type { Pending, SessionMsg } from "./session.ts";
-import type { Resolved, SessionsMsg } from "./sessions.ts";
-import type { Run } from "./run.ts";
-import type { EventBus, SessionRow } from "./services.ts";
+import { POLL_MS, type SessionMsg } from "./session/actor.ts";
+import { DEFAULT_MAX_WAIT_SECONDS, RESOURCE_SLOTS } from "./session/create.ts";
+import type { Resolved, SessionsMsg } from "./session/sessions.ts";
+import type { EventBus } from "./services.ts";
+import { fromBase64, toBase64 } from "../protocol/base64.ts";
 
 export interface GatewayWiring {
   version: string;
   keypair(accessKey: string): ActorRef<KeypairMsg>;
   sessions: ActorRef<SessionsMsg>;
   events: EventBus;
-  resolveImage(name: string): string | undefined;
-  /** Default and minimum slots of an image (from its recipe). */
-  imageResources(name: string): ImageResourceSpec;
   admin: GatewayDeps["admin"];
 }
 
-/** Slots this cluster knows, with their units (`GET /config/resource-slots`). */
-export const RESOURCE_SLOTS = {
-  cpu: "count",
-  mem: "bytes",
-  "cuda.device": "count",
-} as const;
-
-/** Ask timeouts: actors answer quickly; waits happen on the Pending values. */
+/** Ask timeout of calls the actor answers at once. */
 const ASK = { timeoutMs: 15_000 };
 /** Streaming flush interval (API.md: ≤ 0.2 s). */
 const FLUSH_MS = 100;
@@ -81,11 +70,6 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
     return r.ref;
   };
 
-  const pending = async <T>(
-    ref: ActorRef<SessionMsg>,
-    msg: SessionMsg,
-  ): Promise<T> => await (await ref.ask<Pending<T>>(msg, ASK)).wait;
-
   /**
    * A request to the session's kernel. The runner refusing it (a missing
    * file, a bad path) is the caller's mistake, answered as a 4xx problem:
@@ -99,7 +83,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
   ): Promise<T> => {
     const s = await live(caller, ref);
     try {
-      return await pending<T>(s, { type: "kernel", msg });
+      return await s.ask<T>({ type: "kernel", msg }, { timeoutMs: 45_000 });
     } catch (err) {
       if (isKernelRequestError(err)) {
         throw new DomainError(refused, err.message);
@@ -120,84 +104,15 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
     admin: w.admin,
     sessions: answeringProblems({
       async create(caller, req: CreateSessionRequest) {
-        // Virtual folders are not built yet, so no name can exist: refuse
-        // rather than start a session without the data it asked for.
-        const folders = [
-          ...req.config.mounts,
-          ...Object.keys(req.config.mountMap),
-        ];
-        if (folders.length > 0) {
-          throw new DomainError(
-            "vfolder-not-found",
-            `No such virtual folder: ${folders[0]}`,
-            { folders },
-          );
-        }
-        const image = w.resolveImage(req.image);
-        if (!image) {
-          throw new DomainError(
-            "invalid-api-params",
-            `Unknown image: ${req.image}`,
-            { image: req.image },
-          );
-        }
-        let resources: Record<string, number>;
-        try {
-          resources = normalizeRequestedSlots(
-            req.config.resources,
-            w.imageResources(req.image),
-            {
-              knownSlots: Object.keys(RESOURCE_SLOTS),
-            },
-          );
-        } catch (e) {
-          throw new DomainError(
-            "invalid-api-params",
-            e instanceof Error ? e.message : String(e),
-          );
-        }
-        req = { ...req, config: { ...req.config, resources } };
-        const res = await w.sessions.ask<
-          {
-            sessionId: string;
-            sessionName: string;
-            status: string;
-            created: boolean;
-            ref?: ActorRef<SessionMsg>;
-          }
-        >({
-          type: "create",
-          accessKey: caller.accessKey,
-          req: { ...req, image },
-        }, ASK);
-        const { ref, ...reply } = res;
-        let status = reply.status;
-        if (ref && !req.enqueueOnly) {
-          const timeoutMs = req.maxWaitSeconds > 0
-            ? req.maxWaitSeconds * 1000
-            : 0;
-          status = await pending<string>(ref, {
-            type: "wait-status",
-            statuses: ["RUNNING"],
-            timeoutMs,
-          });
-          if (status === "ERROR" || status === "CANCELLED") {
-            const info = await ref.ask<SessionInfo>({ type: "info" }, ASK)
-              .catch(() => undefined);
-            // CANCELLED before it ran: no agent could ever host it (the
-            // scheduler refused it) or it was destroyed while pending.
-            throw new DomainError(
-              status === "CANCELLED"
-                ? "instance-not-available"
-                : "kernel-creation-failed",
-              info?.statusInfo ?? `session ended in ${status}`,
-              {
-                sessionId: reply.sessionId,
-              },
-            );
-          }
-        }
-        return { ...reply, status, servicePorts: [] };
+        const wait = req.enqueueOnly
+          ? 0
+          : (req.maxWaitSeconds > 0
+            ? req.maxWaitSeconds
+            : DEFAULT_MAX_WAIT_SECONDS) * 1000;
+        return await w.sessions.ask<CreateSessionResult>(
+          { type: "create", caller, req },
+          { timeoutMs: wait + 30_000 },
+        );
       },
       async get(caller, ref) {
         let r = await resolve(caller, ref, true);
@@ -213,7 +128,7 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
             }
           }
         }
-        return rowInfo(r.row);
+        return toSessionInfo(r.row, Date.now());
       },
       async destroy(caller, ref, { forced }) {
         if (forced && !caller.isAdmin) {
@@ -223,22 +138,26 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
           );
         }
         const s = await live(caller, ref);
-        return await pending<{ stats: Record<string, unknown> }>(s, {
+        return await s.ask<{ stats: Record<string, unknown> }>({
           type: "destroy",
           reason: forced ? "force-terminated" : "user-requested",
-        });
+        }, { timeoutMs: 120_000 });
       },
       async restart(caller, ref) {
-        await pending<void>(await live(caller, ref), { type: "restart" });
+        await (await live(caller, ref)).ask({ type: "restart" }, {
+          timeoutMs: 180_000,
+        });
       },
       async interrupt(caller, ref) {
-        await pending<unknown>(await live(caller, ref), { type: "interrupt" });
+        await (await live(caller, ref)).ask({ type: "interrupt" }, {
+          timeoutMs: 45_000,
+        });
       },
       async execute(caller, ref, req) {
-        return await pending<ExecuteResult>(await live(caller, ref), {
+        return await (await live(caller, ref)).ask<ExecuteResult>({
           type: "execute",
           ...req,
-        });
+        }, { timeoutMs: POLL_MS + ASK.timeoutMs });
       },
       async complete(caller, ref, req) {
         const res = await kernel<{ items?: string[] }>(caller, ref, {
@@ -287,8 +206,11 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
       },
       async streamExecute(caller, ref, req) {
         const s = await live(caller, ref);
-        const run = await s.ask<Run>({ type: "stream", ...req }, ASK);
-        return streamOf(s, run);
+        const { runId } = await s.ask<{ runId: string }>({
+          type: "stream",
+          ...req,
+        }, ASK);
+        return streamOf(s, runId);
       },
       events(caller, filter) {
         return Promise.resolve(eventStream(w.events, caller, filter));
@@ -334,41 +256,31 @@ function isKernelRequestError(err: unknown): err is Error {
   return err instanceof Error && err.name === "KernelRequestError";
 }
 
-function rowInfo(r: SessionRow): SessionInfo {
-  return {
-    sessionId: r.id,
-    sessionName: r.name,
-    lang: r.image,
-    image: r.image,
-    type: r.type,
-    status: r.status,
-    statusInfo: r.statusInfo,
-    age: (r.terminatedAt ?? Date.now()) - r.createdAt,
-    creationTime: new Date(r.createdAt).toISOString(),
-    terminationTime: r.terminatedAt
-      ? new Date(r.terminatedAt).toISOString()
-      : null,
-    occupiedSlots: r.occupiedSlots,
-    numQueriesExecuted: r.numQueries,
-    lastStat: r.lastStat,
-  };
-}
-
-/** Frames of a streamed run, coalesced every FLUSH_MS. */
-function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
+/**
+ * Frames of a streamed run: `continue` polls of FLUSH_MS each, so output is
+ * coalesced for at most that long (the same asks work across nodes).
+ */
+function streamOf(session: ActorRef<SessionMsg>, runId: string): StreamRun {
+  let done = false;
   async function* frames(): AsyncGenerator<StreamFrame> {
     let askedInput = false;
     while (true) {
-      await run.wait(FLUSH_MS);
-      const r = run.take();
-      // While the program waits for input, `wait` resolves at once and
-      // `take` keeps answering waiting-input: report it once, then poll on
-      // the clock (a microtask-only loop would starve the event loop, and
-      // with it the input frame that would end the wait).
+      const r = await session.ask<ExecuteResult>({
+        type: "execute",
+        mode: "continue",
+        code: "",
+        runId,
+        options: {},
+        waitMs: FLUSH_MS,
+      }, { timeoutMs: FLUSH_MS + ASK.timeoutMs });
+      // While the program waits for input, each poll answers waiting-input
+      // at once: report it once, then poll on the clock (a loop without
+      // delay would starve the event loop, and with it the input frame that
+      // would end the wait).
       const repeat = r.status === "waiting-input" && askedInput;
       askedInput = r.status === "waiting-input";
       if (r.console.length === 0 && (r.status === "continued" || repeat)) {
-        await new Promise((res) => setTimeout(res, FLUSH_MS));
+        if (repeat) await new Promise((res) => setTimeout(res, FLUSH_MS));
         continue;
       }
       yield {
@@ -378,18 +290,20 @@ function streamOf(session: ActorRef<SessionMsg>, run: Run): StreamRun {
         options: r.options,
         files: r.files,
       };
-      if (r.status === "finished" || r.status === "exec-timeout") return;
+      if (r.status === "finished" || r.status === "exec-timeout") {
+        done = true;
+        return;
+      }
     }
   }
   return {
     frames: frames(),
     sendInput: async (line) => {
-      await session.ask({ type: "input", runId: run.runId, text: line }, ASK);
+      await session.ask({ type: "input", runId, text: line }, ASK);
     },
     interrupt: async () => {
-      if (!run.final) {
-        await (await session.ask<Pending<unknown>>({ type: "interrupt" }, ASK))
-          .wait;
+      if (!done) {
+        await session.ask({ type: "interrupt" }, { timeoutMs: 45_000 });
       }
     },
   };
@@ -424,19 +338,4 @@ async function* eventStream(
   } finally {
     off();
   }
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

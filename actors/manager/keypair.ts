@@ -20,6 +20,7 @@ import {
   type KeypairResourcePolicy,
 } from "../../policies/admission.ts";
 import { DomainError } from "./errors.ts";
+import { isEnded } from "./lifecycle.ts";
 
 /** Persistence the keypair actor reads. */
 export interface KeypairStorePort {
@@ -46,8 +47,6 @@ export type KeypairMsg =
   }
   | { type: "reload" };
 
-const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
-
 export class KeypairActor extends Actor<KeypairMsg> {
   #auth?: KeypairAuth & { resourcePolicy: string };
   #window: RateLimitState = emptyRateLimitState();
@@ -57,22 +56,28 @@ export class KeypairActor extends Actor<KeypairMsg> {
     super();
   }
 
+  /** Whether #load has succeeded once (it fails while the store is away). */
+  #loaded = false;
+
   override async preStart(): Promise<void> {
-    await this.#load();
+    // Not fatal: with the database away, activation must not fail the
+    // entity (its asks would wait for a timeout); the first message that
+    // needs the keypair loads it, and refuses with 503 while it cannot.
+    await this.#load().catch(() => {});
   }
 
   async #load(): Promise<void> {
-    this.#auth = await this.store.keypair(this.accessKey);
-    this.#live = new Map(
-      (await this.store.liveSessions(this.accessKey)).map((
-        s,
-      ) => [s.id, s.slots]),
-    );
+    const auth = await this.store.keypair(this.accessKey);
+    const live = await this.store.liveSessions(this.accessKey);
+    this.#auth = auth;
+    this.#live = new Map(live.map((s) => [s.id, s.slots]));
+    this.#loaded = true;
   }
 
   async receive(msg: KeypairMsg): Promise<unknown> {
     switch (msg.type) {
       case "auth":
+        if (!this.#loaded) await this.#load();
         return this.#auth;
       case "reload":
         return await this.#load();
@@ -82,9 +87,10 @@ export class KeypairActor extends Actor<KeypairMsg> {
         return { allowed: r.allowed, remaining: r.remaining };
       }
       case "admit":
+        if (!this.#loaded) await this.#load();
         return await this.#admit(msg.sessionId, msg.slots);
       case "session.status":
-        if (ENDED.has(msg.status)) this.#live.delete(msg.sessionId);
+        if (isEnded(msg.status)) this.#live.delete(msg.sessionId);
         else if (this.#live.has(msg.sessionId)) {
           this.#live.set(msg.sessionId, msg.slots);
         }

@@ -13,28 +13,37 @@ import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
 import { recipeFor, resolveImage } from "../../images/catalog.ts";
-import { parseBinarySize } from "../../policies/slots.ts";
-import { DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
+import {
+  type ImageResourceSpec,
+  parseBinarySize,
+} from "../../policies/slots.ts";
+import { AGENT_PATHS, DEFAULT_KERNEL_SLOTS } from "../protocol/agent.ts";
 import type { AgentMsg, KernelMsg } from "../protocol/agent.ts";
 import { decideExpiry } from "../../policies/idle.ts";
 import type { ManagerConfig } from "./config.ts";
 import { openStore, type Store } from "./store/mod.ts";
 import { storePorts } from "./store_ports.ts";
-import { ManagerRoot, PATHS } from "./root.ts";
+import { managerRoot, PATHS } from "./root.ts";
+import { SessionInbound } from "./session/messages.ts";
 import { createEventBus, type ManagerServices } from "./services.ts";
 import { KeypairActor, type KeypairMsg } from "./keypair.ts";
 import { createGatewayDeps } from "./gateway.ts";
 import { createAdminDeps } from "./admin.ts";
+import { boundedKeypairLookup } from "./keypair_lookup.ts";
+import { refusingStoreFailures } from "./store_failures.ts";
 import { RegistryMsg } from "../protocol/manager.ts";
 import type { GatewayDeps } from "./port/mod.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
-import type { SessionsMsg } from "./sessions.ts";
+import type { SessionsMsg } from "./session/sessions.ts";
 import { loadOrCreateSecret, seedAdmin } from "./seed.ts";
 import { LocalProcessDriver } from "./autoscaler_driver.ts";
 import type { AgentsMsg } from "./agents.ts";
+import { createWebDeps } from "./web.ts";
+import { startFolders } from "./folders/mod.ts";
 
-export const MANAGER_VERSION = "0.1.0";
-export const MANAGER_NODE = "manager";
+import { MANAGER_NODE, MANAGER_VERSION } from "./names.ts";
+
+export { MANAGER_NODE, MANAGER_VERSION } from "./names.ts";
 
 export interface ManagerCore {
   config: ManagerConfig;
@@ -50,6 +59,21 @@ export interface ManagerCore {
   stop(): Promise<void>;
 }
 
+/** Default and minimum slots of an image, from its recipe. */
+function imageResourcesOf(name: string): ImageResourceSpec {
+  const recipe = recipeFor(name);
+  const minMem = parseBinarySize(recipe?.minMem ?? "256m");
+  const minCpu = recipe?.minCpu ?? 1;
+  // Sessions that ask for nothing get the warm pool's shape, so they start from the pool.
+  return {
+    defaults: {
+      cpu: Math.max(DEFAULT_KERNEL_SLOTS.cpu, minCpu),
+      mem: Math.max(DEFAULT_KERNEL_SLOTS.mem, minMem),
+    },
+    minimums: { cpu: minCpu, mem: minMem },
+  };
+}
+
 export async function startManagerCore(
   config: ManagerConfig,
 ): Promise<ManagerCore> {
@@ -63,11 +87,13 @@ export async function startManagerCore(
   const admin = await seedAdmin(store, config);
   const clusterSecret = config.clusterSecret ??
     await loadOrCreateSecret(`${config.dataDir}/cluster.secret`);
-  const ports = storePorts(store);
+  // Driver failures as refusals: an outage fails requests, not actors.
+  const ports = refusingStoreFailures(storePorts(store));
 
   const system = new ActorSystem({ nodeId: MANAGER_NODE });
   const cluster = new Cluster(system, { secret: clusterSecret });
   cluster.registerSchema(PATHS.agents, RegistryMsg);
+  cluster.registerSchema(`${PATHS.sessions}/`, SessionInbound);
 
   const keypairs = system.entities<KeypairMsg>(
     "keypairs",
@@ -77,7 +103,7 @@ export async function startManagerCore(
     },
   );
   const agentRef = (id: string) =>
-    system.refFor<AgentMsg>({ node: id, path: "/user/agent" });
+    system.refFor<AgentMsg>({ node: id, path: AGENT_PATHS.agent });
   const policyCache = new Map<
     string,
     { at: number; idle: number; life: number }
@@ -94,13 +120,14 @@ export async function startManagerCore(
     kernelRef: (agentId, kernelId) =>
       system.refFor<KernelMsg>({
         node: agentId,
-        path: `/user/agent/${kernelId}`,
+        path: AGENT_PATHS.kernel(kernelId),
       }),
     expiry(row, now) {
       const p = policyCache.get(row.accessKey);
       if (!p) {
-        // Refreshed in the background; the next tick decides with it.
-        void refreshPolicy(row.accessKey);
+        // Refreshed in the background; the next tick decides with it (and
+        // retries, when the database was away).
+        void refreshPolicy(row.accessKey).catch(() => {});
         return undefined;
       }
       const v = decideExpiry({
@@ -123,9 +150,6 @@ export async function startManagerCore(
     setTimeout(() => policyCache.delete(ak), 60_000);
   }
 
-  const groups = new Map(
-    (await store.scalingGroups.list()).map((g) => [g.name, g.scheduler]),
-  );
   // Agents the autoscaler starts dial this manager on loopback.
   let servedPort = 0;
   const driver = new LocalProcessDriver({
@@ -137,9 +161,11 @@ export async function startManagerCore(
     node: MANAGER_NODE,
     path: PATHS.scheduler,
   });
+  // Virtual folders: the storage registry storage nodes join, the folder port.
+  const folders = startFolders({ system, cluster, sql: store.sql });
   system.spawn(
     () =>
-      new ManagerRoot({
+      managerRoot({
         autoscaler: {
           driver,
           registry: system.refFor<AgentsMsg>({
@@ -160,7 +186,10 @@ export async function startManagerCore(
         sessionsStore: ports,
         agentsStore: ports,
         scheduler: {
-          kindOf: (g) => groups.get(g) ?? "fifo",
+          async loadKinds() {
+            const groups = await store.scalingGroups.list();
+            return Object.fromEntries(groups.map((g) => [g.name, g.scheduler]));
+          },
           sessionRef: (id) =>
             system.refFor({ node: MANAGER_NODE, path: PATHS.session(id) }),
         },
@@ -168,6 +197,11 @@ export async function startManagerCore(
           keypairs.ref(ak).ask({ type: "admit", sessionId: id, slots }, {
             timeoutMs: 10_000,
           }),
+        catalog: {
+          resolveImage: (name) => resolveImage(name)?.ref,
+          imageResources: imageResourcesOf,
+          resolveMounts: folders.resolveMounts,
+        },
         agentRef,
       }),
     { name: "manager" },
@@ -182,27 +216,24 @@ export async function startManagerCore(
     keypair: (ak) => keypairs.ref(ak) as ActorRef<KeypairMsg>,
     sessions,
     events: services.events,
-    resolveImage: (name) => resolveImage(name)?.ref,
-    imageResources(name) {
-      const recipe = recipeFor(name);
-      const minMem = parseBinarySize(recipe?.minMem ?? "256m");
-      const minCpu = recipe?.minCpu ?? 1;
-      // Sessions that ask for nothing get the warm pool's shape, so they start from the pool.
-      return {
-        defaults: {
-          cpu: Math.max(DEFAULT_KERNEL_SLOTS.cpu, minCpu),
-          mem: Math.max(DEFAULT_KERNEL_SLOTS.mem, minMem),
-        },
-        minimums: { cpu: minCpu, mem: minMem },
-      };
-    },
     admin: createAdminDeps({
       store,
       system,
       keypairs,
-      groups,
       debugHooks: Deno.env.get("BAI_DEBUG_HOOKS") === "1",
     }),
+  });
+  // Unknown access keys must not each keep an actor alive (keypair_lookup.ts).
+  deps.keypairs = {
+    ...deps.keypairs,
+    lookup: boundedKeypairLookup(keypairs).lookup,
+  };
+  deps.folders = folders.deps;
+  deps.web = createWebDeps({
+    store,
+    sessions,
+    listAgents: () => deps.admin.listAgents(),
+    imageResources: imageResourcesOf,
   });
   let stopped = false;
   return {

@@ -43,15 +43,17 @@
  * @module
  */
 
-import {
-  Actor,
-  type ActorRef,
-  type SupervisorStrategy,
-} from "../runtime/types.ts";
+import type { ActorRef } from "../runtime/types.ts";
+import { Supervisor, type SupervisorSpec } from "../runtime/supervisor.ts";
 import type { AgentMsg } from "../protocol/agent.ts";
 import { AgentRegistryActor, type AgentsStorePort } from "./agents.ts";
 import { SchedulerActor, type SchedulerOptions } from "./scheduler.ts";
-import { SessionsActor, type SessionsStorePort } from "./sessions.ts";
+import {
+  type Admit,
+  SessionsActor,
+  type SessionsStorePort,
+} from "./session/sessions.ts";
+import type { CreateCatalog } from "./session/create.ts";
 import { type AutoscalerDeps, AutoscalersActor } from "./autoscaler.ts";
 import type { ManagerServices } from "./services.ts";
 
@@ -60,11 +62,8 @@ export interface RootDeps {
   sessionsStore: SessionsStorePort;
   agentsStore: AgentsStorePort;
   scheduler: SchedulerOptions;
-  admit: (
-    accessKey: string,
-    sessionId: string,
-    slots: Record<string, number>,
-  ) => Promise<void>;
+  admit: Admit;
+  catalog: CreateCatalog;
   agentRef(id: string): ActorRef<AgentMsg>;
   autoscaler: AutoscalerDeps;
 }
@@ -78,37 +77,49 @@ export const PATHS = {
   session: (id: string) => `/user/manager/sessions/${id}`,
 } as const;
 
-export class ManagerRoot extends Actor<never> {
-  constructor(readonly deps: RootDeps) {
-    super();
-  }
+/** The manager's tree (`/user/manager`), the table this module's doc explains. */
+export function managerTree(d: RootDeps): SupervisorSpec {
+  return {
+    strategy: "rest_for_one",
+    maxRestarts: 10,
+    withinMs: 60_000,
+    children: [
+      {
+        id: "scheduler",
+        start: () => new SchedulerActor(d.scheduler),
+        restart: "permanent",
+        shutdownMs: 5_000,
+      },
+      {
+        id: "agents",
+        start: () =>
+          new AgentRegistryActor(
+            d.agentsStore,
+            d.services.scheduler,
+            d.agentRef,
+          ),
+        restart: "permanent",
+        shutdownMs: 5_000,
+      },
+      {
+        id: "sessions",
+        start: () =>
+          new SessionsActor(d.services, d.sessionsStore, d.admit, d.catalog),
+        restart: "permanent",
+        // Every session actor below stops first (each persists as it goes).
+        shutdownMs: 10_000,
+      },
+      {
+        id: "autoscaler",
+        start: () => new AutoscalersActor(d.autoscaler),
+        restart: "permanent",
+        shutdownMs: 5_000,
+      },
+    ],
+  };
+}
 
-  override supervisorStrategy(): SupervisorStrategy {
-    return {
-      kind: "rest_for_one",
-      maxRestarts: 10,
-      withinMs: 60_000,
-      decide: () => "restart",
-    };
-  }
-
-  override preStart(): void {
-    const d = this.deps;
-    const scheduler = this.ctx.spawn(() => new SchedulerActor(d.scheduler), {
-      name: "scheduler",
-    });
-    this.ctx.spawn(
-      () => new AgentRegistryActor(d.agentsStore, scheduler, d.agentRef),
-      { name: "agents" },
-    );
-    this.ctx.spawn(
-      () => new SessionsActor(d.services, d.sessionsStore, d.admit),
-      { name: "sessions" },
-    );
-    this.ctx.spawn(() => new AutoscalersActor(d.autoscaler), {
-      name: "autoscaler",
-    });
-  }
-
-  receive(_msg: never): void {}
+/** The manager's root supervisor, reading {@link managerTree}. */
+export function managerRoot(d: RootDeps): Supervisor {
+  return new Supervisor(managerTree(d));
 }

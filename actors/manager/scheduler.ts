@@ -2,7 +2,7 @@
  * SchedulerActor (`/user/scheduler`): the pending queues and the capacity
  * view. A pass runs on every relevant event (enqueue, release, agent join,
  * leave or drain) and on a timer; the decision itself is a pure policy
- * (policies/scheduling.ts), so this actor only keeps state and tells
+ * (policies/scheduling/), so this actor only keeps state and tells
  * sessions where they go.
  *
  * Capacity is counted here, not read back from heartbeats: an agent's total
@@ -15,10 +15,12 @@
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
 import {
+  DEFAULT_SCHEDULER,
   type PendingSession,
   type SchedulableAgent,
   schedule,
-} from "../../policies/scheduling.ts";
+  type SchedulerKind,
+} from "../../policies/scheduling/mod.ts";
 
 export type SchedulerMsg =
   | {
@@ -38,6 +40,8 @@ export type SchedulerMsg =
   | { type: "released"; sessionId: string }
   | { type: "agents"; agents: AgentCapacity[] }
   | { type: "pending" }
+  /** An admin set a scaling group's scheduler kind (stored already). */
+  | { type: "scheduler-kind"; scalingGroup: string; kind: SchedulerKind }
   | { type: "pass" }
   | { type: "debug.crash"; reason: string };
 
@@ -65,15 +69,19 @@ export interface PendingView {
   scalingGroup: string;
   slots: Record<string, number>;
   since: string;
-  /** Machine-readable cause: a WaitReason of policies/scheduling.ts, or `not-yet-considered`. */
+  /** Machine-readable cause: a WaitReason of policies/scheduling/, or `not-yet-considered`. */
   code: string;
   /** Human-readable cause, as the last pass decided it. */
   reason: string;
 }
 
 export interface SchedulerOptions {
-  /** Scheduler kind per scaling group. @default {"fifo"} */
-  kindOf?: (scalingGroup: string) => "fifo" | "lifo" | "drf";
+  /**
+   * The stored scheduler kind of each scaling group, read at every start;
+   * later changes arrive as `scheduler-kind` messages. A group not listed
+   * uses DEFAULT_SCHEDULER.
+   */
+  loadKinds?: () => Promise<Record<string, SchedulerKind>>;
   /** Placement: bin-pack or spread. @default {"binpack"} */
   placement?: "binpack" | "spread";
   /** Timer between passes. @default {2000} */
@@ -102,12 +110,15 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
   #agents = new Map<string, AgentCapacity>();
   #timer?: ReturnType<typeof setInterval>;
   #passQueued = false;
+  #kinds = new Map<string, SchedulerKind>();
 
   constructor(readonly options: SchedulerOptions) {
     super();
   }
 
-  override preStart(): void {
+  override async preStart(): Promise<void> {
+    const kinds = await this.options.loadKinds?.() ?? {};
+    this.#kinds = new Map(Object.entries(kinds));
     const self = this.ctx.self;
     this.#timer = setInterval(
       () => self.tell({ type: "pass" }),
@@ -159,6 +170,9 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
           code: p.code,
           reason: p.reason,
         }));
+      case "scheduler-kind":
+        this.#kinds.set(msg.scalingGroup, msg.kind);
+        return this.#queuePass();
       case "pass":
         this.#passQueued = false;
         return this.#pass();
@@ -202,7 +216,7 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
         agents,
         occupiedByKeypair: Object.fromEntries(occupiedByKeypair),
         options: {
-          order: this.options.kindOf?.(group) ?? "fifo",
+          order: this.#kinds.get(group) ?? DEFAULT_SCHEDULER,
           placement: this.options.placement ?? "binpack",
           numRetriesToSkip: 5,
         },

@@ -10,6 +10,7 @@
 import type { ActorRef } from "../runtime/types.ts";
 import type { AgentMsg, KernelMsg } from "../protocol/agent.ts";
 import type { SessionEvent } from "./port/mod.ts";
+import type { SessionStatus } from "./lifecycle.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { KeypairMsg } from "./keypair.ts";
 
@@ -20,7 +21,7 @@ export interface SessionRow {
   accessKey: string;
   image: string;
   type: string;
-  status: string;
+  status: SessionStatus;
   statusInfo: string | null;
   agentId: string | null;
   kernelId: string | null;
@@ -49,7 +50,7 @@ export interface SessionStorePort {
   /** Persist a transition (and its reason) with optional field changes; returns the new row. */
   transition(
     id: string,
-    status: string,
+    status: SessionStatus,
     reason: string,
     patch?: Partial<SessionRow>,
   ): Promise<SessionRow>;

@@ -8,16 +8,17 @@
 
 import type { KeypairResourcePolicy } from "../../policies/admission.ts";
 import { DomainError } from "./errors.ts";
+import { isEnded } from "./lifecycle.ts";
 import type { AgentsStorePort } from "./agents.ts";
 import type { KeypairStorePort } from "./keypair.ts";
-import type { SessionsStorePort } from "./sessions.ts";
+import type { SessionsStorePort } from "./session/sessions.ts";
+import type { Mount } from "./session/create.ts";
 import type { SessionRow, SessionStorePort } from "./services.ts";
 import {
   type Json,
   type Kernel,
   type Session,
   SessionNameConflictError,
-  type SessionStatus,
   type Store,
 } from "./store/mod.ts";
 
@@ -26,8 +27,6 @@ export type StorePorts =
   & SessionsStorePort
   & AgentsStorePort
   & KeypairStorePort;
-
-const ENDED = new Set(["TERMINATED", "CANCELLED", "ERROR"]);
 
 /** A non-negative integer from a reported figure (NaN, negative or missing: 0). */
 function whole(n: number | undefined): number {
@@ -58,6 +57,7 @@ export function storePorts(store: Store): StorePorts {
     requestedSlots: s.requestedSlots,
     occupiedSlots: s.occupiedSlots,
     config: s.config as SessionRow["config"],
+    mounts: (s.config as { resolvedMounts?: Mount[] }).resolvedMounts ?? [],
     tag: s.tag,
     protected: s.protected,
     createdAt: s.createdAt.getTime(),
@@ -103,7 +103,7 @@ export function storePorts(store: Store): StorePorts {
           status: "RUNNING",
         });
       }
-      if (kernel && ENDED.has(status)) {
+      if (kernel && isEnded(status)) {
         await store.kernels.update(kernel.id, {
           status: "TERMINATED",
           terminatedAt: new Date(),
@@ -111,7 +111,7 @@ export function storePorts(store: Store): StorePorts {
       }
       const s = await store.sessions.transition(
         id,
-        status as SessionStatus,
+        status,
         reason,
         {
           agentId: patch.agentId,
@@ -166,7 +166,12 @@ export function storePorts(store: Store): StorePorts {
           type: row.type as Session["type"],
           scalingGroup: row.scalingGroup,
           requestedSlots: row.requestedSlots,
-          config: row.config as Record<string, Json>,
+          // The resolved mounts travel in the config, so a session resumed
+          // after a manager restart mounts the same paths.
+          config: {
+            ...row.config,
+            resolvedMounts: row.mounts ?? [],
+          } as unknown as Record<string, Json>,
           tag: row.tag,
           protected: row.protected,
           reason: "created",

@@ -34,6 +34,8 @@ export const AgentInfo = z.object({
   computePlugins: z.record(z.string(), z.unknown()).default({}),
   draining: z.boolean().default(false),
   kernels: z.array(KernelReport).default([]),
+  /** Storage hosts whose folders this agent can mount (it sees their marker at their path). */
+  storageHosts: z.array(z.string()).default([]),
 });
 export type AgentInfo = z.infer<typeof AgentInfo>;
 
@@ -60,6 +62,8 @@ export const RunEvent = z.object({
     stage: z.string().optional(),
     status: z.string().optional(),
     exitCode: z.number().nullable().optional(),
+    /** A `media` part that more parts of the same item follow. */
+    more: z.boolean().optional(),
   }).passthrough(),
 });
 export type RunEvent = z.infer<typeof RunEvent>;
@@ -72,3 +76,56 @@ export const KernelGone = z.object({
   stats: z.record(z.string(), z.number()).optional(),
 });
 export type KernelGone = z.infer<typeof KernelGone>;
+
+/** An agent re-adopted a kernel after a restart (or answers a session asking for it). */
+export const KernelAdopted = z.object({
+  type: z.literal("kernel.adopted"),
+  kernelId: z.string(),
+  agentId: z.string(),
+  containerId: z.string().optional(),
+});
+export type KernelAdopted = z.infer<typeof KernelAdopted>;
+
+const channelOf = { kernelId: z.string(), channelId: z.string() };
+
+/**
+ * Events of a byte channel (actors/protocol/agent.ts `channel.open`), told
+ * to the owner named at open, in order:
+ * - `channel.data`: bytes from inside the kernel, base64, at most 64 KiB
+ *   decoded each; the owner sends `channel.credit` for what it has passed
+ *   on, or the kernel stops sending once the open's `window` is used up;
+ * - `channel.credit`: the kernel consumed `bytes` of the owner's input, so
+ *   that much more may be written (the open's answer gives the first
+ *   `window`);
+ * - `channel.eof`: the inside closed its sending side (TCP half-close);
+ * - `channel.closed`: the channel ended, exactly once, with why (and a
+ *   terminal shell's exit code); nothing follows it.
+ */
+export const ChannelData = z.object({
+  type: z.literal("channel.data"),
+  ...channelOf,
+  data: z.string(),
+});
+export const ChannelCredit = z.object({
+  type: z.literal("channel.credit"),
+  ...channelOf,
+  bytes: z.number(),
+});
+export const ChannelEof = z.object({
+  type: z.literal("channel.eof"),
+  ...channelOf,
+});
+export const ChannelClosed = z.object({
+  type: z.literal("channel.closed"),
+  ...channelOf,
+  reason: z.string(),
+  exitCode: z.number().optional(),
+});
+/** Any event a channel's owner receives. */
+export const ChannelEvent = z.discriminatedUnion("type", [
+  ChannelData,
+  ChannelCredit,
+  ChannelEof,
+  ChannelClosed,
+]);
+export type ChannelEvent = z.infer<typeof ChannelEvent>;

@@ -11,8 +11,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { Reply } from "./mailbox.ts";
-import { type Address, AskTimeoutError } from "./types.ts";
+import { type Address, AskTimeoutError, type Reply } from "./types.ts";
 
 /** Something with a deadline the {@link TimeoutQueue} can expire. */
 export interface Expirable {
@@ -128,6 +127,8 @@ export class PendingAsk implements Reply, Expirable {
     readonly to: Address,
     readonly timeoutMs: number,
     signal?: AbortSignal,
+    /** The trace context the message carries (see {@link Reply.traceparent}). */
+    readonly traceparent?: string,
   ) {
     this.promise = new Promise((res, rej) => {
       this.#resolve = res;

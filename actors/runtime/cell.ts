@@ -1,28 +1,38 @@
 /**
- * The actor cell: one per actor, it owns the mailbox, runs the actor's
- * callbacks one at a time, and carries out lifecycle and supervision (start,
- * stop, restart, death watch). It is also the actor's {@link ActorContext},
- * which saves an object per actor.
+ * The actor cell: one per actor. On top of the loop (`actor_loop.ts`) it
+ * carries out lifecycle and supervision (start, stop, restart, escalate)
+ * and links the actor into the tree (parent, children, registry, death
+ * watch). It is also the actor's {@link ActorContext}, which saves an
+ * object per actor.
  *
- * Two lanes feed the loop: system messages (`ctrl`: start, stop, a child's
- * failure, restart phases, resume; `signals`: Terminated) go ahead of user
- * messages. Runtime-only system messages are handled even while the actor is
- * suspended after a failure; `onTerminated` and `receive` only while it runs.
- * An async callback blocks the loop until its promise settles (so an async
- * `receive` finishes before the next message), and a synchronous one costs
- * no promise at all: the result is awaited only when it is thenable.
+ * It sees the system only through {@link CellHost}, so it does not import
+ * `system.ts`.
  *
  * @module
  */
 
+import {
+  ActorLoop,
+  failure,
+  RUNNING,
+  STOPPED,
+  STOPPING,
+} from "./actor_loop.ts";
 import { type Expirable, timeouts } from "./ask.ts";
-import { type Runnable, schedule } from "./dispatcher.ts";
+import { schedule } from "./dispatcher.ts";
+import {
+  addWatch,
+  releaseWatches,
+  removeWatch,
+  type WatchNode,
+  type WatchState,
+} from "./death_watch.ts";
 import {
   ActorStoppingError,
   InvalidActorNameError,
   RemoteStopError,
 } from "./errors.ts";
-import { Mailbox, type Reply } from "./mailbox.ts";
+import type { CellHost } from "./host.ts";
 import { LocalRef } from "./ref.ts";
 import {
   affectedChildren,
@@ -30,25 +40,19 @@ import {
   resolveStrategy,
   RestartIntensity,
 } from "./supervision.ts";
-import type { ActorSystem } from "./system.ts";
 import {
   type Actor,
   type ActorContext,
   type ActorRef,
-  type Address,
+  type ActorSystemApi,
   DeadLetterError,
-  MailboxOverflowError,
+  type Reply,
   type SpawnOptions,
   type StopReason,
   type Terminated,
 } from "./types.ts";
 
-/** Accepting and handling messages. */
-export const RUNNING = 1;
-/** Stop requested: no new messages; stopping children, then postStop. */
-export const STOPPING = 2;
-/** Gone: removed from its parent and the registry; watchers notified. */
-export const STOPPED = 3;
+export { describe, RUNNING, STOPPED, STOPPING } from "./actor_loop.ts";
 
 /** Default of {@link SpawnOptions.shutdownMs}. */
 export const DEFAULT_SHUTDOWN_MS = 5000;
@@ -66,34 +70,6 @@ type Ctrl =
 
 const START: Ctrl = { k: "start" };
 const STOP: Ctrl = { k: "stop" };
-
-/**
- * A refusal is an answer, not a failure: an error carrying a string
- * `problemType` (the API problem convention of routes/problems.ts, e.g. the
- * manager's DomainError "No such session.") rejects the ask and the actor
- * goes on with its state. Anything else thrown from `receive` fails the
- * actor and goes to its supervisor.
- */
-function isRefusal(error: unknown): boolean {
-  return error instanceof Error &&
-    typeof (error as { problemType?: unknown }).problemType === "string";
-}
-
-/** Turns any thrown value into the text of a failure reason. */
-export function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
-
-function failure(error: unknown): StopReason {
-  return { kind: "failure", error: describe(error) };
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null &&
-    (typeof v === "object" || typeof v === "function") &&
-    typeof (v as { then?: unknown }).then === "function";
-}
 
 /**
  * Stops `cell` (children first, then its postStop) and resolves when it
@@ -125,45 +101,29 @@ export function stopWithin(cell: Cell, reason: StopReason): Promise<void> {
   });
 }
 
-/** One actor: mailbox, loop, lifecycle, and its {@link ActorContext}. */
-export class Cell<M = unknown> implements ActorContext<M>, Runnable {
-  queued = false;
-  /** An async callback or lifecycle step is in flight; the loop waits for it. */
-  busy = false;
-  /** Failed and waiting for its supervisor; user messages wait. */
-  suspended = false;
-  state: number = RUNNING;
-  /** Messages received so far (wraps); entities use it to detect idleness. */
-  received = 0;
+/** One actor: lifecycle, supervision, its place in the tree, and its {@link ActorContext}. */
+export class Cell<M = unknown> extends ActorLoop<M, Ctrl>
+  implements ActorContext<M>, WatchNode {
   readonly ref: LocalRef<M>;
-  instance: Actor<M> | undefined = undefined;
-  mailbox: Mailbox | undefined = undefined;
-  ctrl: Ctrl[] | undefined = undefined;
-  signals: Terminated[] | undefined = undefined;
   /** Children by name; a Map keeps start order. */
   kids: Map<string, Cell> | undefined = undefined;
-  watchers: Set<Cell> | undefined = undefined;
-  /** Remote watchers of this actor, by `node\npath`. */
-  remoteWatchers: Map<string, Address> | undefined = undefined;
-  /** What this actor watches: local cells, or remote keys `node\npath`. */
-  watching: Set<Cell | string> | undefined = undefined;
+  deathWatch: WatchState | undefined = undefined;
   intensity: RestartIntensity | undefined = undefined;
   stopReason: StopReason | undefined = undefined;
   stopDone: PromiseWithResolvers<void> | undefined = undefined;
-  /** The ask answered by the async callback in flight. */
-  pendingReply: Reply | undefined = undefined;
   /** Called once the cell stopped (entity regions use it). */
   onStopped: ((cell: Cell) => void) | undefined = undefined;
 
   constructor(
-    readonly sys: ActorSystem,
+    readonly sys: CellHost<Cell>,
     readonly parentCell: Cell | undefined,
     readonly name: string,
     readonly path: string,
     readonly factory: () => Actor<M>,
-    readonly bound: number,
+    bound: number,
     readonly shutdownMs: number,
   ) {
+    super(bound);
     this.ref = new LocalRef<M>(sys, sys.nodeId, path, this);
   }
 
@@ -177,7 +137,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
     return this.parentCell?.ref;
   }
 
-  get system(): ActorSystem {
+  get system(): ActorSystemApi {
     return this.sys;
   }
 
@@ -217,9 +177,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       this.signal({ type: "Terminated", ref, reason: NORMAL });
       return;
     }
-    if (target === (this as Cell)) return;
-    (target.watchers ??= new Set()).add(this as Cell);
-    (this.watching ??= new Set()).add(target);
+    if (target !== (this as Cell)) addWatch(this, target);
   }
 
   unwatch(ref: ActorRef): void {
@@ -227,10 +185,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       this.sys.unwatchRemote(ref, this as Cell);
     } else {
       const target = this.sys.registry.get(ref.path);
-      if (target !== undefined) {
-        target.watchers?.delete(this as Cell);
-        this.watching?.delete(target);
-      }
+      if (target !== undefined) removeWatch(this, target);
     }
     if (this.signals !== undefined) {
       this.signals = this.signals.filter((t) =>
@@ -286,136 +241,14 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
     return cell;
   }
 
-  // ------------------------------------------------------------- enqueueing
+  // --------------------------------------------------------------- control
 
-  /** Enqueues a user message; false when no longer accepting. Throws {@link MailboxOverflowError}. */
-  post(msg: unknown, reply: Reply | undefined): boolean {
-    if (this.state !== RUNNING) return false;
-    let mb = this.mailbox;
-    if (mb === undefined) mb = this.mailbox = new Mailbox();
-    else if (this.bound > 0 && mb.size >= this.bound) {
-      throw new MailboxOverflowError(this.ref, this.bound);
-    }
-    mb.push(msg, reply);
-    this.received = (this.received + 1) | 0;
-    if (!this.busy && !this.queued) schedule(this);
-    return true;
-  }
-
-  pushCtrl(c: Ctrl): void {
-    (this.ctrl ??= []).push(c);
-    if (!this.busy) schedule(this);
-  }
-
-  /** Queues a Terminated for `onTerminated`. */
-  signal(t: Terminated): void {
-    if (this.state === STOPPED) return;
-    (this.signals ??= []).push(t);
-    if (!this.busy) schedule(this);
-  }
-
-  // ------------------------------------------------------------------ loop
-
-  run(max: number): number {
-    let n = 0;
-    while (!this.busy) {
-      const ctrl = this.ctrl;
-      if (ctrl !== undefined && ctrl.length > 0) {
-        this.#handleCtrl(ctrl.shift()!);
-        continue;
-      }
-      if (this.state !== RUNNING || this.suspended) break;
-      const sig = this.signals;
-      if (sig !== undefined && sig.length > 0) {
-        const t = sig.shift()!;
-        const inst = this.instance!;
-        if (inst.onTerminated !== undefined) {
-          this.#hook(() => inst.onTerminated!(t));
-        }
-        n++;
-        continue;
-      }
-      const mb = this.mailbox;
-      if (mb === undefined || mb.size === 0) break;
-      if (n >= max) {
-        schedule(this);
-        break;
-      }
-      const msg = mb.shift();
-      const reply = mb.reply;
-      mb.reply = undefined;
-      n++;
-      let r: unknown;
-      try {
-        r = this.instance!.receive(msg as M);
-      } catch (e) {
-        if (isRefusal(e)) reply?.reject(e);
-        else this.#fail(e, reply);
-        continue;
-      }
-      if (isThenable(r)) {
-        this.busy = true;
-        this.pendingReply = reply;
-        r.then((v) => this.#asyncDone(v), (e) => this.#asyncFailed(e));
-      } else if (reply !== undefined) reply.resolve(r);
-    }
-    return n;
-  }
-
-  #asyncDone(v: unknown): void {
-    const reply = this.pendingReply;
-    this.pendingReply = undefined;
-    this.busy = false;
-    reply?.resolve(v);
-    schedule(this);
-  }
-
-  #asyncFailed(e: unknown): void {
-    const reply = this.pendingReply;
-    this.pendingReply = undefined;
-    this.busy = false;
-    if (isRefusal(e)) reply?.reject(e);
-    else this.#fail(e, reply);
-    schedule(this);
-  }
-
-  /** Runs a user hook whose failure is a failure of this actor. */
-  #hook(fn: () => unknown): Promise<void> | undefined {
-    let r: unknown;
-    try {
-      r = fn();
-    } catch (e) {
-      this.#fail(e, undefined);
-      return undefined;
-    }
-    if (!isThenable(r)) return undefined;
-    this.busy = true;
-    return new Promise<void>((resolve) => {
-      r.then(() => {
-        this.busy = false;
-        schedule(this);
-        resolve();
-      }, (e) => {
-        this.busy = false;
-        this.#fail(e, undefined);
-        schedule(this);
-        resolve();
-      });
-    });
-  }
-
-  /** Blocks the loop on a runtime step (which must not reject). */
-  #track(p: Promise<void>): void {
-    this.busy = true;
-    p.catch((e) => this.sys.log("error", `${this.path}: runtime step`, e))
-      .then(() => {
-        this.busy = false;
-        schedule(this);
-      });
+  protected logError(message: string, error: unknown): void {
+    this.sys.log("error", `${this.path}: ${message}`, error);
   }
 
   /** The actor failed: reject the ask, suspend, tell the supervisor. */
-  #fail(error: unknown, reply: Reply | undefined): void {
+  protected fail(error: unknown, reply: Reply | undefined): void {
     reply?.reject(error);
     if (this.state !== RUNNING) return;
     this.suspended = true;
@@ -428,17 +261,17 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
     p.pushCtrl({ k: "failed", child: this as Cell, error });
   }
 
-  #handleCtrl(c: Ctrl): void {
+  protected handleCtrl(c: Ctrl): void {
     switch (c.k) {
       case "start": {
         const inst = this.instance;
         if (this.state === RUNNING && inst?.preStart !== undefined) {
-          this.#hook(() => inst.preStart!());
+          this.hook(() => inst.preStart!());
         }
         return;
       }
       case "stop":
-        this.#track(this.#doStop());
+        this.track(this.#doStop());
         return;
       case "resume":
         this.resumeTree();
@@ -446,12 +279,12 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       case "failed": {
         if (this.state !== RUNNING) return;
         const p = this.#supervise(c.child, c.error);
-        if (p !== undefined) this.#track(p);
+        if (p !== undefined) this.track(p);
         return;
       }
       case "down":
         if (this.state !== RUNNING) c.done();
-        else this.#track(this.#down(c.error).finally(c.done));
+        else this.track(this.#down(c.error).finally(c.done));
         return;
       case "up":
         if (this.state !== RUNNING) c.done();
@@ -498,7 +331,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
           );
           return stopWithin(child, failure(error));
         }
-        this.#fail(error, undefined);
+        this.fail(error, undefined);
         return undefined;
     }
   }
@@ -536,7 +369,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       inst = this.factory();
     } catch (e) {
       done();
-      this.#fail(e, undefined);
+      this.fail(e, undefined);
       return;
     }
     inst.ctx = this;
@@ -545,7 +378,7 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
     this.suspended = false;
     const p = inst.preStart === undefined
       ? undefined
-      : this.#hook(() => inst.preStart!());
+      : this.hook(() => inst.preStart!());
     if (p === undefined) done();
     else p.then(done);
   }
@@ -637,25 +470,12 @@ export class Cell<M = unknown> implements ActorContext<M>, Runnable {
       for (const c of ctrl) if (c.k === "down" || c.k === "up") c.done();
     }
     const t: Terminated = { type: "Terminated", ref: this.ref, reason };
-    if (this.watchers !== undefined) {
-      for (const w of this.watchers) {
-        w.watching?.delete(this as Cell);
-        w.signal(t);
-      }
-      this.watchers = undefined;
-    }
-    if (this.remoteWatchers !== undefined) {
-      const tr = this.sys.transport;
-      for (const w of this.remoteWatchers.values()) tr?.tell(w, t);
-      this.remoteWatchers = undefined;
-    }
-    if (this.watching !== undefined) {
-      for (const w of this.watching) {
-        if (typeof w === "string") this.sys.unwatchRemoteKey(w, this as Cell);
-        else w.watchers?.delete(this as Cell);
-      }
-      this.watching = undefined;
-    }
+    releaseWatches(
+      this,
+      t,
+      this.sys.transport,
+      (k, w) => this.sys.unwatchRemoteKey(k, w as Cell),
+    );
     this.instance = undefined;
     this.mailbox = undefined;
     this.stopDone?.resolve();

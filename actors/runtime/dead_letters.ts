@@ -9,14 +9,27 @@
 
 import type { Address, DeadLetter } from "./types.ts";
 
+/** Distinct reasons counted apart; any further ones are counted as "other". */
+const MAX_REASONS = 32;
+
 /** Counts undeliverable messages and publishes them to subscribers. */
 export class DeadLetters {
   #count = 0;
+  #byReason = new Map<string, number>();
   #subscribers: Set<(d: DeadLetter) => void> | undefined;
 
   /** Dead letters seen so far. */
   get count(): number {
     return this.#count;
+  }
+
+  /**
+   * Dead letters seen so far by reason ("no such actor", "actor stopped",
+   * "mailbox full", "no transport", "entity region stopped"), for a metrics
+   * collector. Bounded: past 32 distinct reasons the rest count as "other".
+   */
+  byReason(): Record<string, number> {
+    return Object.fromEntries(this.#byReason);
   }
 
   /** Calls `fn` for each new dead letter; returns the unsubscribe function. */
@@ -30,6 +43,9 @@ export class DeadLetters {
   /** Records one dead letter. A throwing subscriber does not stop the others. */
   publish(to: Address, message: unknown, reason: string): void {
     this.#count++;
+    const m = this.#byReason;
+    const key = m.has(reason) || m.size < MAX_REASONS ? reason : "other";
+    m.set(key, (m.get(key) ?? 0) + 1);
     const subs = this.#subscribers;
     if (subs === undefined || subs.size === 0) return;
     const d: DeadLetter = {

@@ -2,16 +2,16 @@
  * The user lane of an actor's mailbox: a growable ring buffer of
  * (message, reply) pairs. Pushing and shifting allocate nothing once the
  * buffer has grown to the working size, which keeps `tell` cheap; the reply
- * slot is `undefined` for a tell and the pending ask otherwise.
+ * slot is `undefined` for a plain tell, the pending ask for an ask, and a
+ * trace tag for a tell that carries a trace context.
  *
  * @module
  */
 
-/** Settles an ask; implemented by the runtime's pending asks. */
-export interface Reply {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
+import type { Reply } from "./types.ts";
+
+/** Settles an ask: the runtime's pending asks, a transport's remote reply, or a trace tag on a tell. */
+export type { Reply };
 
 const INITIAL_CAPACITY = 4;
 

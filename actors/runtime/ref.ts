@@ -4,17 +4,20 @@
  * created with it) and falls back to a path lookup when that cell stopped,
  * so a ref reaches whatever incarnation lives at its path, like a remote
  * ref does; a {@link RemoteRef} hands everything to the transport.
+ * A local send made while an actor handles a traced message carries that
+ * trace context on (see `trace_context.ts`).
  *
  * @module
  */
 
 import { PendingAsk } from "./ask.ts";
-import type { Reply } from "./mailbox.ts";
+import { activeTrace, current, traceTag } from "./trace_context.ts";
 import {
   type ActorRef,
   type Address,
   type AskOptions,
   DeadLetterError,
+  type Reply,
   type Transport,
 } from "./types.ts";
 
@@ -53,9 +56,18 @@ export class LocalRef<M = unknown> implements ActorRef<M> {
   }
 
   tell(msg: M): void {
+    if (current !== undefined) return this.#tellTraced(msg, current);
     const c = this.cell;
     if (c !== undefined && c.post(msg, undefined)) return;
     this.#host.route(this as LocalRef, msg, undefined);
+  }
+
+  /** A tell sent while handling a traced message: the trace goes along. */
+  #tellTraced(msg: M, traceparent: string): void {
+    const tag = traceTag(traceparent);
+    const c = this.cell;
+    if (c !== undefined && c.post(msg, tag)) return;
+    this.#host.route(this as LocalRef, msg, tag);
   }
 
   ask<R = unknown>(msg: M, options?: AskOptions): Promise<R> {
@@ -63,6 +75,7 @@ export class LocalRef<M = unknown> implements ActorRef<M> {
       this,
       options?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS,
       options?.signal,
+      activeTrace(),
     );
     if (reply.settled) return reply.promise as Promise<R>;
     try {

@@ -1,8 +1,9 @@
 /**
  * The actor system: the user guardian (`/user`), the path registry, dead
  * letters, routing of local and remote refs, the inbound hooks the cluster
- * calls (`deliver`, `deliverAsk`, `signalTerminated`, `watchFor`,
- * `unwatchFor`), and entity regions.
+ * calls (`deliver`, `deliverWithReply`, `deliverAsk`, `signalTerminated`,
+ * `watchFor`, `unwatchFor`), entity regions, and what a metrics collector
+ * reads (`deadLetters`, `mailboxDepths`).
  *
  * @example A counter
  * ```ts
@@ -33,34 +34,32 @@ import {
   stopWithin,
 } from "./cell.ts";
 import { DeadLetters } from "./dead_letters.ts";
+import { RemoteWatches } from "./death_watch.ts";
+import { EntityRegion } from "./entities.ts";
 import { RemoteStopError } from "./errors.ts";
-import type { Reply } from "./mailbox.ts";
-import { EntityRegion, PathRegistry } from "./registry.ts";
+import type { CellHost, RegionLike } from "./host.ts";
+import { consoleLogger, type Logger, type LogLevel } from "./log.ts";
+import { PathRegistry } from "./registry.ts";
 import { LocalRef, RemoteRef } from "./ref.ts";
+import { traceTag } from "./trace_context.ts";
 import {
   Actor,
   type ActorRef,
-  type ActorSystemApi,
   type Address,
   type AskOptions,
   DeadLetterError,
   type Entities,
   type EntityOptions,
+  type MailboxDepth,
   MailboxOverflowError,
+  type Reply,
   type SpawnOptions,
   type StopReason,
   type SupervisorStrategy,
   type Transport,
 } from "./types.ts";
 
-/** Severity of a runtime log line. */
-export type LogLevel = "info" | "warn" | "error";
-/** Where the runtime reports what it cannot throw (escalations to the guardian, abandoned stops, throwing hooks). */
-export type Logger = (
-  level: LogLevel,
-  message: string,
-  error?: unknown,
-) => void;
+export type { Logger, LogLevel } from "./log.ts";
 
 /** Options of {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -71,13 +70,6 @@ export interface ActorSystemOptions {
   /** @default console.error / console.warn */
   logger?: Logger;
 }
-
-const consoleLogger: Logger = (level, message, error) => {
-  const line = `[actors] ${message}`;
-  if (level === "error") console.error(line, error ?? "");
-  else if (level === "warn") console.warn(line, error ?? "");
-  else console.info(line);
-};
 
 /** The user guardian: supervises top-level actors, handles no messages. */
 class Guardian extends Actor<never> {
@@ -90,33 +82,36 @@ class Guardian extends Actor<never> {
   }
 }
 
-function key(a: Address): string {
-  return a.node + "\n" + a.path;
-}
-
-interface RemoteWatch {
-  address: Address;
-  watchers: Set<Cell>;
-}
-
 /** A local actor system; see the module doc. */
-export class ActorSystem implements ActorSystemApi {
+export class ActorSystem implements CellHost<Cell> {
   readonly nodeId: string;
   readonly deadLetters: DeadLetters = new DeadLetters();
   /** Live actors by path, and entity regions. */
-  readonly registry: PathRegistry = new PathRegistry();
+  readonly registry: PathRegistry<Cell, RegionLike> = new PathRegistry();
   /** The cross-node transport, once installed. */
   transport: Transport | undefined = undefined;
   /** `/user`: parent of every top-level actor. */
   readonly guardian: Cell;
   readonly #logger: Logger;
   #names = 0;
-  readonly #remoteWatches = new Map<string, RemoteWatch>();
+  readonly #remote: RemoteWatches<Cell>;
 
   constructor(options: ActorSystemOptions = {}) {
     this.nodeId = options.nodeId ??
       `node-${crypto.randomUUID().slice(0, 8)}`;
     this.#logger = options.logger ?? consoleLogger;
+    const system = this;
+    this.#remote = new RemoteWatches<Cell>({
+      nodeId: this.nodeId,
+      get transport() {
+        return system.transport;
+      },
+      liveCell: (path) => {
+        const c = this.registry.get(path);
+        return c === undefined || c.state === STOPPED ? undefined : c;
+      },
+      refFor: (a) => this.refFor(a),
+    });
     const factory = () => new Guardian(options.guardianStrategy);
     this.guardian = new Cell(
       this,
@@ -202,6 +197,26 @@ export class ActorSystem implements ActorSystemApi {
     this.transport = transport;
   }
 
+  // -------------------------------------------------------------- telemetry
+
+  /** Live actors (the guardian and entity regions included). */
+  get actorCount(): number {
+    return this.registry.size;
+  }
+
+  /**
+   * Actors whose mailbox holds at least `min` user messages (default 1),
+   * lazily, in one pass over the live actors: what a metrics collector
+   * samples to find hot or stuck actors.
+   */
+  *mailboxDepths(min = 1): IterableIterator<MailboxDepth> {
+    const floor = Math.max(1, min);
+    for (const c of this.registry.cells()) {
+      const depth = c.mailbox?.size ?? 0;
+      if (depth >= floor) yield { path: c.path, depth };
+    }
+  }
+
   // ---------------------------------------------------------------- routing
 
   /** Records a dead letter. */
@@ -226,27 +241,41 @@ export class ActorSystem implements ActorSystemApi {
     reply?.reject(new DeadLetterError(ref, reason));
   }
 
-  deliver(path: string, msg: unknown): boolean {
+  deliver(path: string, msg: unknown, traceparent?: string): boolean {
     const c = this.registry.get(path);
-    const to = { node: this.nodeId, path };
+    const tag = traceTag(traceparent);
     try {
-      if (c !== undefined && c.post(msg, undefined)) return true;
+      if (c !== undefined && c.post(msg, tag)) return true;
       const region = this.registry.regionFor(path);
       if (
         region !== undefined &&
-        region.route(path.slice(region.path.length + 1), msg, undefined)
+        region.route(path.slice(region.path.length + 1), msg, tag)
       ) return true;
     } catch (e) {
       if (!(e instanceof MailboxOverflowError)) throw e;
-      this.deadLetter(to, msg, "mailbox full");
+      this.deadLetter({ node: this.nodeId, path }, msg, "mailbox full");
       return false;
     }
     this.deadLetter(
-      to,
+      { node: this.nodeId, path },
       msg,
       c === undefined ? "no such actor" : "actor stopped",
     );
     return false;
+  }
+
+  deliverWithReply(path: string, msg: unknown, reply: Reply): void {
+    const c = this.registry.get(path);
+    try {
+      if (c !== undefined && c.post(msg, reply)) return;
+      this.route(
+        c?.ref ?? new LocalRef(this, this.nodeId, path, undefined),
+        msg,
+        reply,
+      );
+    } catch (e) {
+      reply.reject(e); // a full mailbox: MailboxOverflowError
+    }
   }
 
   deliverAsk(
@@ -261,81 +290,31 @@ export class ActorSystem implements ActorSystemApi {
 
   /** A local `watcher` watches a remote ref (through the transport). */
   watchRemote(target: ActorRef, watcher: Cell): void {
-    const t = this.transport;
-    if (t === undefined) {
-      watcher.signal({
-        type: "Terminated",
-        ref: target,
-        reason: { kind: "node-down", node: target.node },
-      });
-      return;
-    }
-    const k = key(target);
-    let w = this.#remoteWatches.get(k);
-    if (w === undefined) {
-      w = {
-        address: { node: target.node, path: target.path },
-        watchers: new Set(),
-      };
-      this.#remoteWatches.set(k, w);
-    }
-    if (w.watchers.has(watcher)) return;
-    w.watchers.add(watcher);
-    (watcher.watching ??= new Set()).add(k);
-    t.watch(w.address, { node: this.nodeId, path: watcher.path });
+    this.#remote.watchRemote(target, watcher);
   }
 
   unwatchRemote(target: ActorRef, watcher: Cell): void {
-    this.unwatchRemoteKey(key(target), watcher);
+    this.#remote.unwatchRemote(target, watcher);
   }
 
   unwatchRemoteKey(k: string, watcher: Cell): void {
-    watcher.watching?.delete(k);
-    const w = this.#remoteWatches.get(k);
-    if (w === undefined || !w.watchers.delete(watcher)) return;
-    if (w.watchers.size === 0) this.#remoteWatches.delete(k);
-    this.transport?.unwatch(w.address, {
-      node: this.nodeId,
-      path: watcher.path,
-    });
+    this.#remote.unwatchRemoteKey(k, watcher);
   }
 
   signalTerminated(address: Address, reason: StopReason): void {
-    const k = key(address);
-    const w = this.#remoteWatches.get(k);
-    if (w === undefined) return;
-    this.#remoteWatches.delete(k);
-    const ref = this.refFor(address);
-    for (const cell of w.watchers) {
-      cell.watching?.delete(k);
-      cell.signal({ type: "Terminated", ref, reason });
-    }
+    this.#remote.signalTerminated(address, reason);
   }
 
   /** Every local watch of an actor on `node` gets Terminated with reason node-down. */
   signalNodeDown(node: string): void {
-    for (const w of [...this.#remoteWatches.values()]) {
-      if (w.address.node === node) {
-        this.signalTerminated(w.address, { kind: "node-down", node });
-      }
-    }
+    this.#remote.signalNodeDown(node);
   }
 
   watchFor(target: string, watcher: Address): void {
-    const c = this.registry.get(target);
-    const w = { node: watcher.node, path: watcher.path };
-    if (c === undefined || c.state === STOPPED) {
-      this.transport?.tell(w, {
-        type: "Terminated",
-        ref: this.refFor({ node: this.nodeId, path: target }),
-        reason: NORMAL,
-      });
-      return;
-    }
-    (c.remoteWatchers ??= new Map()).set(key(w), w);
+    this.#remote.watchFor(target, watcher);
   }
 
   unwatchFor(target: string, watcher: Address): void {
-    this.registry.get(target)?.remoteWatchers?.delete(key(watcher));
+    this.#remote.unwatchFor(target, watcher);
   }
 }

@@ -96,6 +96,15 @@ export interface ActorContext<M> {
   /** Live children in start order. */
   children(): ActorRef[];
   child(name: string): ActorRef | undefined;
+  /**
+   * The W3C `traceparent` of the message being handled, when it carried one
+   * (a message from another node always does; a local one when it was sent
+   * while handling a traced message). A span continues the caller's trace
+   * from it. Kept until the `receive` of that message settles; a deferred
+   * reply (`replyLater`) should read it synchronously. Optional only so that
+   * stand-in contexts need not implement it.
+   */
+  readonly traceparent?: string | undefined;
 }
 
 /**
@@ -118,6 +127,25 @@ export abstract class Actor<M> {
   postStop?(): void | Promise<void>;
   /** How this actor supervises its children. @default one_for_one, always restart, 3 in 5 s */
   supervisorStrategy?(): SupervisorStrategy;
+}
+
+/**
+ * Settles one `ask`: the runtime calls exactly one of `resolve`/`reject`
+ * with the target's answer. A transport passes its own to
+ * {@link ActorSystemApi.deliverWithReply} to answer a remote asker.
+ */
+export interface Reply {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** The W3C `traceparent` the message carries, if any (see {@link ActorContext.traceparent}). */
+  readonly traceparent?: string | undefined;
+}
+
+/** One entry of {@link ActorSystemApi.mailboxDepths}. */
+export interface MailboxDepth {
+  readonly path: string;
+  /** User messages waiting (the one being handled not counted). */
+  readonly depth: number;
 }
 
 /** A message that could not be delivered. */
@@ -160,17 +188,31 @@ export interface ActorSystemApi {
   readonly deadLetters: {
     readonly count: number;
     subscribe(fn: (d: DeadLetter) => void): () => void;
+    /** Counts by reason ("no such actor", "actor stopped", "mailbox full"...). Optional for stand-ins. */
+    byReason?(): Record<string, number>;
   };
   /** Install the cross-node transport. */
   setTransport(transport: Transport): void;
-  /** Inbound from the transport: deliver a tell to a local path. Returns false (and records a dead letter) when no actor lives there. */
-  deliver(path: string, msg: unknown): boolean;
+  /**
+   * Inbound from the transport: deliver a tell to a local path, with the
+   * envelope's `traceparent` when it has one. Returns false (and records a
+   * dead letter) when no actor lives there.
+   */
+  deliver(path: string, msg: unknown, traceparent?: string): boolean;
   /** Inbound from the transport: deliver an ask to a local path and settle with its answer. */
   deliverAsk(
     path: string,
     msg: unknown,
     options?: AskOptions,
   ): Promise<unknown>;
+  /**
+   * Inbound from the transport: deliver an ask whose answer goes to `reply`
+   * (its `traceparent` travels with the message). No local timeout: the
+   * remote asker keeps its own. A missing actor or a full mailbox rejects
+   * `reply`. Optional for stand-ins; a transport falls back to
+   * {@link deliverAsk}.
+   */
+  deliverWithReply?(path: string, msg: unknown, reply: Reply): void;
   /** Inbound from the transport: a remote actor stopped (or its node went down); notify local watchers. */
   signalTerminated(address: Address, reason: StopReason): void;
   /** Inbound from the transport: a remote `watcher` watches a local `target`. */
@@ -188,6 +230,12 @@ export interface ActorSystemApi {
   ): Entities<M>;
   /** Stop any local actor (children first) within its `shutdownMs`. Optional for stand-ins; `ActorSystem` implements it. */
   stop?(ref: ActorRef): Promise<void>;
+  /**
+   * Local actors whose mailbox holds at least `min` messages (default 1),
+   * for a metrics collector; one pass over the live actors, lazily.
+   * Optional for stand-ins; `ActorSystem` implements it.
+   */
+  mailboxDepths?(min?: number): IterableIterator<MailboxDepth>;
 }
 
 /** Options of {@link ActorSystemApi.entities}. */

@@ -3,6 +3,11 @@
 Why one lock around the raw stdout fd: the reader thread answers pings and
 file ops while the main thread streams a run's output; frames must never
 interleave mid-frame.
+
+Why output is cut into small events: the agent forwards each run event as
+one cluster message, and a single large one (a 5 MiB print) must never be
+what ends a kernel. Text goes out EVENT_CHARS at a time; media (base64) in
+parts, every part but the last marked ``more: true``.
 """
 
 import json
@@ -14,6 +19,8 @@ DEFAULT_MAX_OUTPUT = 1024 * 1024
 INTERRUPT_GRACE_S = 2.0
 EXIT_INTERRUPTED = 130
 EXIT_TIMEOUT = 124
+# 32 Ki characters stay under 256 KiB of JSON even when every one is escaped.
+EVENT_CHARS = 32 * 1024
 
 
 class Channel:
@@ -48,7 +55,10 @@ class Run:
         self.holder = None
 
     def out(self, stream, data):
-        """Sends an `out` frame unless the run's output budget is spent."""
+        """Sends `out` frames unless the run's output budget is spent.
+
+        The budget counts UTF-8 bytes of text and base64 bytes of media.
+        """
         if not data:
             return
         with self._olock:
@@ -56,19 +66,45 @@ class Run:
                 return
             raw = data.encode("utf-8", "replace")
             if len(raw) > self._left:
-                head = raw[: self._left].decode("utf-8", "ignore")
-                self._left = 0
+                data = raw[: self._left].decode("utf-8", "ignore")
                 self._cut = True
-                if head:
-                    self.chan.send({"ev": "out", "id": self.id, "stream": stream, "data": head})
-                self.chan.send({
-                    "ev": "out", "id": self.id, "stream": "stderr",
-                    "data": "\n[output truncated: more than %d bytes]\n"
-                    % int(self.opts.get("maxOutputBytes") or DEFAULT_MAX_OUTPUT),
-                })
+            else:
+                self._left -= len(raw)
+            self._chunks("out", {"stream": stream}, data)
+            if self._cut:
+                self._notice()
+
+    def media(self, mime, data):
+        """Sends rich output (`data` is base64) in parts, within the budget."""
+        with self._olock:
+            if self._cut:
                 return
-            self._left -= len(raw)
-        self.chan.send({"ev": "out", "id": self.id, "stream": stream, "data": data})
+            if len(data) > self._left:
+                self._cut = True
+                self._notice()
+                return
+            self._left -= len(data)
+            self._chunks("media", {"mime": mime}, data, parts=True)
+
+    def _notice(self):
+        self._left = 0
+        self.chan.send({
+            "ev": "out", "id": self.id, "stream": "stderr",
+            "data": "\n[output truncated: more than %d bytes]\n"
+            % int(self.opts.get("maxOutputBytes") or DEFAULT_MAX_OUTPUT),
+        })
+
+    def _chunks(self, ev, fields, data, parts=False):
+        n = len(data)
+        if n == 0 and not parts:
+            return
+        for i in range(0, max(n, 1), EVENT_CHARS):
+            frame = {"ev": ev, "id": self.id}
+            frame.update(fields)
+            frame["data"] = data[i:i + EVENT_CHARS]
+            if parts and i + EVENT_CHARS < n:
+                frame["more"] = True
+            self.chan.send(frame)
 
     def send(self, obj):
         obj["id"] = self.id

@@ -105,6 +105,34 @@ class _FdPump:
         self._marker = None
 
 
+_RUNNER_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _runner_frame(filename):
+    """A frame of the runner itself (its modules), not of the user's code."""
+    return os.path.dirname(os.path.abspath(filename)) in (_RUNNER_DIR, os.path.dirname(_RUNNER_DIR)) \
+        and os.path.basename(filename).startswith(("bai_", "runner"))
+
+
+def _drop_runner_frames(te, seen):
+    """Removes the runner's frames from a TracebackException and its chain.
+
+    A user's traceback then reads like `python3 -c`'s: only cell frames and
+    the library frames the cell called into (``input()`` is the runner's own
+    function, so its frames go too).
+    """
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if not _runner_frame(f.filename)])
+    for nxt in (te.__cause__, te.__context__):
+        if nxt is not None:
+            _drop_runner_frames(nxt, seen)
+    for sub in getattr(te, "exceptions", None) or []:
+        _drop_runner_frames(sub, seen)
+
+
 class PythonDriver:
     lang = "python"
 
@@ -184,8 +212,10 @@ class PythonDriver:
                     last = ast.Expression(tree.body.pop().value)
                 body = compile(tree, name, "exec")
                 tail = compile(last, name, "eval") if last is not None else None
-            except SyntaxError:
-                self._print_exc(skip=0)
+            except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
+                # Compiling failed: nothing of the user's ran, so no frames
+                # at all (`python3 -c` shows only the caret and the message).
+                self._print_exc(frames=False)
                 return 1
             self.active = True
             try:
@@ -210,15 +240,18 @@ class PythonDriver:
             return 130
         except BaseException:
             self.active = False
-            self._print_exc(skip=1)
+            self._print_exc()
             return 1
 
-    def _print_exc(self, skip):
+    def _print_exc(self, frames=True):
+        """The current exception as plain Python shows it, minus the runner's frames."""
         etype, value, tb = sys.exc_info()
-        for _ in range(skip):
-            if tb is not None:
-                tb = tb.tb_next
-        text = "".join(traceback.format_exception(etype, value, tb))
+        if frames:
+            te = traceback.TracebackException(etype, value, tb, compact=True)
+            _drop_runner_frames(te, set())
+            text = "".join(te.format())
+        else:
+            text = "".join(traceback.format_exception_only(etype, value))
         if self.current is not None:
             self.current.out("stderr", text)
 
@@ -239,7 +272,7 @@ class PythonDriver:
         for num in plt.get_fignums():
             buf = io.BytesIO()
             plt.figure(num).savefig(buf, format="png")
-            run.send({"ev": "media", "mime": "image/png", "data": base64.b64encode(buf.getvalue()).decode()})
+            run.media("image/png", base64.b64encode(buf.getvalue()).decode())
         plt.close("all")
 
     def complete(self, code, opts):

@@ -30,8 +30,10 @@ _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(_here, "lib"), _here]
 
 from bai_io import Channel, Run  # noqa: E402
-import bai_files  # noqa: E402
+import bai_apps  # noqa: E402
 import bai_batch  # noqa: E402
+import bai_chan  # noqa: E402
+import bai_files  # noqa: E402
 
 HOME = os.environ.get("HOME", "/home/work")
 DRIVER_CONF = os.environ.get("BAI_DRIVER_CONF", "/opt/kernel/driver.json")
@@ -73,6 +75,12 @@ def main():
 
     chan = Channel(proto_out, diag)
     driver = load_driver(chan)
+    try:
+        apps = bai_apps.load()
+    except ValueError as e:  # a malformed label: no apps, but the kernel works
+        diag.write("runner: %s\n" % e)
+        apps = None
+    channels = bai_chan.Channels(chan, apps)
     jobs = queue.Queue()
     state = {"run": None}
     lock = threading.Lock()
@@ -132,17 +140,27 @@ def main():
             elif op == "complete":
                 items = driver.complete(msg.get("code", ""), msg.get("opts") or {})
                 chan.send({"ev": "completions", "id": mid, "items": items})
+            elif op in ("chan.data", "chan.credit", "chan.eof", "chan.resize", "chan.close"):
+                channels.op(msg)
+            elif op == "chan.open":
+                channels.open(msg)
+            elif op == "apps":
+                chan.send({"ev": "apps", "id": mid, "items": apps.list() if apps else []})
             elif op == "put":
-                bai_files.put(HOME, msg["path"], base64.b64decode(msg.get("data", "")), msg.get("mode"))
+                bai_files.put(HOME, msg["path"], base64.b64decode(msg.get("data", "")), msg.get("mode"), msg.get("offset"))
                 chan.send({"ev": "ok", "id": mid})
             elif op == "get":
-                data = bai_files.get(HOME, msg["path"])
-                chan.send({"ev": "file", "id": mid, "data": base64.b64encode(data).decode("ascii")})
+                data, size = bai_files.get(HOME, msg["path"], msg.get("offset"), msg.get("length"))
+                offset = int(msg.get("offset") or 0)
+                chan.send({
+                    "ev": "file", "id": mid, "data": base64.b64encode(data).decode("ascii"),
+                    "offset": offset, "size": size, "eof": offset + len(data) >= size,
+                })
             elif op == "list":
                 chan.send({"ev": "entries", "id": mid, "items": bai_files.listdir(HOME, msg.get("path", "."))})
             else:
                 chan.send({"ev": "error", "id": mid, "msg": "unknown op: %r" % op})
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, TypeError, bai_chan.ChannelError) as e:
             chan.send({"ev": "error", "id": mid, "msg": str(e)})
 
     chan.send({"ev": "ready", "lang": driver.lang, "version": driver.version(), "modes": ["query", "batch"]})
@@ -159,7 +177,7 @@ def main():
         try:
             run.start_timer(driver)
             if msg.get("mode") == "batch":
-                code = bai_batch.run_batch(run, opts, HOME)
+                code = bai_batch.run_batch(run, opts, HOME, driver.conf)
             else:
                 code = driver.run_query(run, msg.get("code", ""))
         except KeyboardInterrupt:
@@ -176,6 +194,9 @@ def main():
         except KeyboardInterrupt:
             pass
         chan.send({"ev": "done", "id": run.id, "status": run.status, "exitCode": run.final_code(code)})
+    channels.close_all("runner stopped")
+    if apps is not None:
+        apps.stop_all()
     driver.close()
 
 

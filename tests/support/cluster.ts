@@ -14,6 +14,7 @@
  */
 
 import { type Credentials, signedFetch } from "../../routes/cli.ts";
+import { unmountUnder } from "../../actors/storage/volume/mounts.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -42,6 +43,8 @@ export interface TestCluster {
   port: number;
   dataDir: string;
   admin: Credentials;
+  /** The cluster secret agents join with. */
+  clusterSecret: string;
   agents: AgentProc[];
   /** A signed request with the admin keypair (or `creds`); JSON body. */
   api(
@@ -65,6 +68,8 @@ export interface TestCluster {
   /** Waits until the manager lists the agent as ALIVE. */
   waitAgent(id: string, timeoutMs?: number): Promise<void>;
   killAgent(id: string, signal?: Deno.Signal): Promise<void>;
+  /** Pid of the manager process now running (it changes on restart). */
+  managerPid(): number;
   /** kill -9 the manager and start it again on the same data dir and port. */
   restartManager(signal?: Deno.Signal): Promise<void>;
   stop(): Promise<void>;
@@ -163,6 +168,7 @@ export async function startCluster(
     port,
     dataDir,
     admin,
+    clusterSecret: secret,
     agents,
     api: (method, path, body, creds = admin) =>
       signedFetch(endpoint, creds, method, path, body),
@@ -242,6 +248,7 @@ export async function startCluster(
       } catch { /* gone */ }
       await a.proc.status;
     },
+    managerPid: () => manager.pid,
     async restartManager(signal = "SIGKILL") {
       try {
         manager.kill(signal);
@@ -261,6 +268,8 @@ export async function startCluster(
       } catch { /* gone */ }
       await manager.status;
       await removeContainersOf(agents.map((a) => a.id));
+      // Agents' scratch volumes (and storage hosts) are loop mounts in the data dir.
+      await unmountUnder(dataDir);
       await Deno.remove(dataDir, { recursive: true }).catch(() => undefined);
     },
   };

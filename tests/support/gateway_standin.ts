@@ -253,13 +253,31 @@ export function createStandIn(): StandIn {
       const all = [...sessions.values()].filter((s) =>
         (!f.accessKey || s.owner === f.accessKey) &&
         (!f.status || f.status.includes(s.info.status))
-      ).map((s) => ({ ...s.info, accessKey: s.owner }));
+      ).map((s) => ({ ...s.info, ...rowOf(s.info), accessKey: s.owner }));
       return Promise.resolve({
         sessions: all.slice(f.offset, f.offset + f.limit),
         total: all.length,
       });
     },
     listImages: () => Promise.resolve([{ name: "python:3.11", labels: {} }]),
+    getSession: (id) => {
+      const s = [...sessions.values()].find((x) => x.info.sessionId === id);
+      return Promise.resolve(
+        s ? { ...rowOf(s.info), accessKey: s.owner } : undefined,
+      );
+    },
+    modifyKeypair(ak, patch) {
+      const kp = keypairs.get(ak);
+      if (!kp) throw new ObjectNotFound("keypair");
+      Object.assign(
+        kp,
+        Object.fromEntries(
+          Object.entries(patch).filter(([, v]) => v !== undefined),
+        ),
+      );
+      return Promise.resolve();
+    },
+    kernelLogs: (id) => Promise.resolve(`log of ${id}\n`),
     // Scheduling and scaling: one local agent, no queue, no autoscaler.
     setAgentDraining: (id, draining) => {
       if (id !== "i-local") throw new ObjectNotFound("agent");
@@ -500,5 +518,22 @@ export function createStandIn(): StandIn {
     interrupted,
     emit: (e) => listeners.forEach((l) => l(e)),
     eventListeners: () => listeners.size,
+  };
+}
+
+/** The store-row fields (id, name, createdAt ...) the real admin port answers with. */
+function rowOf(info: SessionInfo): Record<string, unknown> {
+  return {
+    id: info.sessionId,
+    name: info.sessionName,
+    image: info.image,
+    type: "interactive",
+    status: info.status,
+    statusInfo: info.statusInfo,
+    occupiedSlots: info.occupiedSlots,
+    createdAt: info.creationTime,
+    terminatedAt: info.terminationTime,
+    numQueries: info.numQueriesExecuted,
+    kernels: [],
   };
 }

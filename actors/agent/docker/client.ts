@@ -405,6 +405,53 @@ export class DockerClient {
     const info = await this.execInspect(eid);
     return { ...out, exitCode: info.ExitCode };
   }
+
+  /**
+   * `GET /containers/{id}/logs` of the chosen streams, demultiplexed (a
+   * container without a TTY logs in the attach stream's framing, demux.ts)
+   * and decoded as UTF-8. At most `maxBytes` of the newest output are kept.
+   * Throws DockerError when the container's log driver cannot be read.
+   */
+  async containerLogs(
+    id: string,
+    options: {
+      stdout?: boolean;
+      stderr?: boolean;
+      /** @default {1048576} */
+      maxBytes?: number;
+    } = {},
+  ): Promise<string> {
+    const maxBytes = options.maxBytes ?? 1 << 20;
+    const res = await this.#request("GET", `/containers/${id}/logs`, {
+      query: {
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        follow: false,
+      },
+    });
+    const demux = new StreamDemuxer();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of res.body ?? []) {
+      for (const c of demux.push(chunk)) {
+        if (c.stream === "stdin") continue;
+        parts.push(c.data);
+        size += c.data.length;
+        while (size - parts[0].length >= maxBytes) {
+          size -= parts.shift()!.length;
+        }
+      }
+    }
+    const all = new Uint8Array(size);
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    return new TextDecoder().decode(
+      all.length > maxBytes ? all.subarray(all.length - maxBytes) : all,
+    );
+  }
 }
 
 function labelFilters(labels?: LabelFilter): string | undefined {

@@ -7,6 +7,8 @@
  */
 import type { AttachedStream } from "../docker/attach.ts";
 import {
+  type AppEntry,
+  type ChanEvent,
   type DirEntry,
   type DoneEvent,
   encodeFrame,
@@ -20,6 +22,26 @@ import {
   KernelReadyTimeoutError,
   KernelRequestError,
 } from "./errors.ts";
+import {
+  type ChannelHandlers,
+  type ChannelOpenOptions,
+  KernelChannel,
+} from "./channel.ts";
+
+import {
+  FILE_CHUNK_BYTES,
+  MAX_FILE_RANGE_BYTES as MAX_RANGE_BYTES,
+} from "../../protocol/agent.ts";
+
+/** One range of a file, from {@linkcode KernelConnection.getRange}. */
+export interface FileRange {
+  data: Uint8Array;
+  offset: number;
+  /** The whole file's size. */
+  size: number;
+  /** This range reaches the end of the file. */
+  eof: boolean;
+}
 
 /** Options of {@linkcode KernelConnection.open}. */
 export interface KernelConnectionOptions {
@@ -76,7 +98,13 @@ export class KernelRun implements AsyncIterable<RunEvent> {
 
   /** @internal */
   _push(ev: RunEvent): void {
-    this.onEvent?.(ev);
+    try {
+      this.onEvent?.(ev);
+    } catch (e) {
+      // A consumer's failure (e.g. a message it could not send on) must not
+      // reach the connection's read loop: that would end the kernel.
+      console.error(`kernel run ${this.id}: event consumer failed: ${e}`);
+    }
     this.#events.push(ev);
     if (ev.ev === "done") {
       this.#ended = true;
@@ -129,6 +157,8 @@ export class KernelConnection {
   #decoder = new FrameDecoder();
   #pending = new Map<string, Pending>();
   #runs = new Map<string, KernelRun>();
+  #channels = new Map<string, KernelChannel>();
+  #opening = new Map<string, ChannelHandlers>();
   #seq = 0;
   #prefix = crypto.randomUUID().slice(0, 8);
   #writing: Promise<void> = Promise.resolve();
@@ -258,6 +288,13 @@ export class KernelConnection {
       return;
     }
     const ev = parsed.data;
+    if (
+      ev.ev === "chan.data" || ev.ev === "chan.credit" ||
+      ev.ev === "chan.eof" || ev.ev === "chan.closed"
+    ) {
+      this.#channels.get(ev.chan)?._event(ev as ChanEvent);
+      return;
+    }
     if (ev.ev === "ready") {
       this.#readyWaiter?.resolve(ev);
       this.#readyWaiter = null;
@@ -285,6 +322,21 @@ export class KernelConnection {
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
+    if (ev.ev === "chan.opened") {
+      // Registered here, synchronously: the channel's first data may be in
+      // the same read as this answer.
+      const handlers = this.#opening.get(ev.chan);
+      this.#opening.delete(ev.chan);
+      if (handlers) {
+        this.#channels.set(
+          ev.chan,
+          new KernelChannel(ev, {
+            send: (frame) => this.#send(frame),
+            forget: (chanId) => this.#channels.delete(chanId),
+          }, handlers),
+        );
+      }
+    }
     if (ev.ev === "error") p.reject(new KernelRequestError(p.op, ev.msg));
     else p.resolve(ev);
   }
@@ -298,6 +350,9 @@ export class KernelConnection {
     this.#pending.clear();
     for (const r of this.#runs.values()) r._fail(e);
     this.#runs.clear();
+    for (const ch of [...this.#channels.values()]) ch._closed(e.message);
+    this.#channels.clear();
+    this.#opening.clear();
     this.#stream.close();
     this.#onClosed(e);
   }
@@ -373,18 +428,72 @@ export class KernelConnection {
     return ev.ev === "completions" ? ev.items : [];
   }
 
-  /** Writes a file under /home/work. */
+  /**
+   * Writes a file under /home/work, in `FILE_CHUNK_BYTES` (protocol/agent.ts) pieces
+   * (the first creates or truncates it).
+   */
   async put(path: string, data: Uint8Array, mode?: number): Promise<void> {
-    await this.#request("put", { path, data: toBase64(data), mode });
+    let offset = 0;
+    do {
+      const piece = data.subarray(offset, offset + FILE_CHUNK_BYTES);
+      await this.putRange(path, offset, piece, mode);
+      offset += piece.length;
+    } while (offset < data.length);
   }
 
-  /** Reads a file under /home/work. */
+  /** Writes `data` at `offset` of a file (offset 0 creates or truncates it). */
+  async putRange(
+    path: string,
+    offset: number,
+    data: Uint8Array,
+    mode?: number,
+  ): Promise<void> {
+    await this.#request("put", {
+      path,
+      data: toBase64(data),
+      mode,
+      ...(offset > 0 ? { offset } : {}),
+    });
+  }
+
+  /** Reads a whole file under /home/work, in `FILE_CHUNK_BYTES` (protocol/agent.ts) ranges. */
   async get(path: string): Promise<Uint8Array> {
-    const ev = await this.#request("get", { path });
+    const first = await this.getRange(path, 0, FILE_CHUNK_BYTES);
+    if (first.eof) return first.data;
+    const out = new Uint8Array(first.size);
+    out.set(first.data);
+    let offset = first.data.length;
+    while (offset < first.size) {
+      const r = await this.getRange(path, offset, FILE_CHUNK_BYTES);
+      if (r.data.length === 0) break; // the file shrank meanwhile
+      out.set(r.data.subarray(0, first.size - offset), offset);
+      offset += r.data.length;
+    }
+    return out.subarray(0, Math.min(offset, first.size));
+  }
+
+  /** Reads up to `length` bytes (at most `MAX_FILE_RANGE_BYTES`) from `offset`. */
+  async getRange(
+    path: string,
+    offset: number,
+    length: number,
+  ): Promise<FileRange> {
+    const ev = await this.#request("get", {
+      path,
+      offset,
+      length: Math.min(length, MAX_RANGE_BYTES),
+    });
     if (ev.ev !== "file") {
       throw new KernelRequestError("get", `unexpected answer ${ev.ev}`);
     }
-    return fromBase64(ev.data);
+    const data = fromBase64(ev.data);
+    const size = ev.size ?? data.length;
+    return {
+      data,
+      offset: ev.offset ?? offset,
+      size,
+      eof: ev.eof ?? offset + data.length >= size,
+    };
   }
 
   /** Lists a directory under /home/work. */
@@ -394,6 +503,43 @@ export class KernelConnection {
       throw new KernelRequestError("list", `unexpected answer ${ev.ev}`);
     }
     return ev.items;
+  }
+
+  /**
+   * Opens a byte channel (images/PROTOCOL.md "Channels"): a terminal, a TCP
+   * stream to a port on the container's loopback, or a service-port app
+   * (started on first use). `handlers` see the channel's traffic from the
+   * first byte on. Rejects with KernelRequestError when the runner cannot
+   * open it (nothing listens, unknown app, the app failed to start).
+   */
+  async openChannel(
+    chanId: string,
+    options: ChannelOpenOptions,
+    handlers: ChannelHandlers,
+  ): Promise<KernelChannel> {
+    if (this.#channels.has(chanId) || this.#opening.has(chanId)) {
+      throw new KernelRequestError("chan.open", `channel ${chanId} is open`);
+    }
+    this.#opening.set(chanId, handlers);
+    try {
+      await this.#request("chan.open", { chan: chanId, ...options });
+    } finally {
+      this.#opening.delete(chanId);
+    }
+    const ch = this.#channels.get(chanId);
+    if (!ch) throw this.#dead ?? new KernelDiedError("channel lost at open");
+    return ch;
+  }
+
+  /** The open channel with this id, if any. */
+  channel(chanId: string): KernelChannel | undefined {
+    return this.#channels.get(chanId);
+  }
+
+  /** The image's service ports and whether each app runs. */
+  async apps(): Promise<AppEntry[]> {
+    const ev = await this.#request("apps", {});
+    return ev.ev === "apps" ? ev.items : [];
   }
 
   /** Liveness round trip. */

@@ -142,3 +142,124 @@ Deno.test("connection: invalid frames are dropped and reported, not fatal", asyn
   assert.equal(bad.length, 1);
   c.close();
 });
+
+function toB64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+Deno.test("connection: files move in 1 MiB ranges both ways", async () => {
+  const file = new Uint8Array((2 << 20) + 5).map((_, i) => i % 251);
+  const stored = new Uint8Array(file.length);
+  const s = new FakeStream((m, s) => {
+    if (m.op === "put") {
+      const piece = Uint8Array.from(
+        atob(String(m.data)),
+        (c) => c.charCodeAt(0),
+      );
+      stored.set(piece, Number(m.offset ?? 0));
+      s.emit({ ev: "ok", id: m.id });
+    } else if (m.op === "get") {
+      const off = Number(m.offset), len = Number(m.length);
+      const piece = file.subarray(off, off + len);
+      s.emit({
+        ev: "file",
+        id: m.id,
+        data: toB64(piece),
+        offset: off,
+        size: file.length,
+        eof: off + piece.length >= file.length,
+      });
+    }
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  await c.put("big", file);
+  const puts = s.sent.filter((m) => m.op === "put");
+  assert.deepEqual(puts.map((m) => m.offset), [undefined, 1 << 20, 2 << 20]);
+  assert.deepEqual(stored, file);
+  assert.deepEqual(await c.get("big"), file);
+  assert.equal(s.sent.filter((m) => m.op === "get").length, 3);
+  c.close();
+});
+
+Deno.test("connection: a failing run-event consumer does not end the kernel", async () => {
+  const s = new FakeStream((m, s) => {
+    if (m.op === "exec") {
+      s.emit({ ev: "out", id: m.id, stream: "stdout", data: "x" });
+      s.emit({ ev: "done", id: m.id, status: "finished", exitCode: 0 });
+    } else s.emit({ ev: "ok", id: m.id });
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  const run = c.exec("print(1)");
+  run.onEvent = () => {
+    throw new Error("cannot forward");
+  };
+  assert.equal((await run.done).exitCode, 0);
+  await c.ping();
+  assert.ok(!c.isDead);
+  c.close();
+});
+
+Deno.test("connection: channels get their frames from the first byte; credit bounds input; death closes them", async () => {
+  const s = new FakeStream((m, s) => {
+    if (m.op === "chan.open") {
+      s.emit({
+        ev: "chan.opened",
+        id: m.id,
+        chan: m.chan,
+        kind: "tcp",
+        window: 8,
+        port: 80,
+      });
+      // In the same read as the answer: must not be lost.
+      s.emit({ ev: "chan.data", chan: m.chan, data: btoa("hello") });
+    } else if (m.op === "chan.data") {
+      s.emit({
+        ev: "chan.credit",
+        chan: m.chan,
+        bytes: atob(String(m.data)).length,
+      });
+    } else if (m.op === "chan.close") {
+      s.emit({
+        ev: "chan.closed",
+        chan: m.chan,
+        reason: "closed by the agent",
+      });
+    }
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  const seen: string[] = [];
+  const handlers = (tag: string) => ({
+    onData: (d: string) => seen.push(`${tag} data ${atob(d)}`),
+    onCredit: (n: number) => seen.push(`${tag} credit ${n}`),
+    onEof: () => seen.push(`${tag} eof`),
+    onClosed: (why: string) => seen.push(`${tag} closed ${why}`),
+  });
+  const a = await c.openChannel("a", { kind: "tcp", port: 80 }, handlers("a"));
+  assert.equal(a.window, 8);
+  await a.write(btoa("1234"));
+  await a.write(btoa("5678"));
+  // 8 in flight until the credits arrive; then room again.
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(a.inFlight, 0);
+  await assert.rejects(a.write(btoa("123456789")), /flow control/);
+  assert.ok(a.closed);
+  const b = await c.openChannel("b", { kind: "pty" }, handlers("b"));
+  s.eof();
+  await c.closed;
+  assert.ok(b.closed);
+  assert.deepEqual(seen, [
+    "a data hello",
+    "a credit 4",
+    "a credit 4",
+    "a closed flow control violated: 0 + 9 bytes in flight exceed the window of 8",
+    "b data hello",
+    "b closed runner stream ended (EOF)",
+  ]);
+});

@@ -5,3 +5,4 @@ export * from "./connection.ts";
 export * from "./spec.ts";
 export * from "./workdir.ts";
 export * from "./launcher.ts";
+export * from "./channel.ts";

@@ -88,6 +88,8 @@ export const MediaEvent = z.object({
   id,
   mime: z.string(),
   data: z.string(),
+  /** More parts of this item follow (their `data` continues this one's). */
+  more: z.boolean().optional(),
 });
 export const HtmlEvent = z.object({
   ev: z.literal("html"),
@@ -121,12 +123,20 @@ export const FileEvent = z.object({
   ev: z.literal("file"),
   id,
   data: z.string(),
+  /** Where `data` starts, the file's whole size, and whether it reaches the end. */
+  offset: z.number().optional(),
+  size: z.number().optional(),
+  eof: z.boolean().optional(),
 });
 export const EntrySchema = z.object({
   name: z.string(),
   type: z.string(),
   size: z.number(),
   mtime: z.number(),
+  /** `ls -l` style (`-rw-r--r--`); ctime/atime in seconds (runners since the Python client's `ls`). */
+  mode: z.string().optional(),
+  ctime: z.number().optional(),
+  atime: z.number().optional(),
 });
 export const EntriesEvent = z.object({
   ev: z.literal("entries"),
@@ -138,6 +148,54 @@ export const ErrorEvent = z.object({
   ev: z.literal("error"),
   id: id.nullable().optional(),
   msg: z.string(),
+});
+
+const chan = z.string();
+/** Answer to `chan.open`: the channel exists; `window` is the agent's input credit. */
+export const ChanOpenedEvent = z.object({
+  ev: z.literal("chan.opened"),
+  id,
+  chan,
+  kind: z.string(),
+  window: z.number(),
+  port: z.number().optional(),
+  app: z.string().optional(),
+  started: z.boolean().optional(),
+  baseUrl: z.string().optional(),
+});
+/** Bytes from inside the container (base64, at most 64 KiB raw). */
+export const ChanDataEvent = z.object({
+  ev: z.literal("chan.data"),
+  chan,
+  data: z.string(),
+});
+/** The runner wrote `bytes` of the agent's input: that much more may be sent. */
+export const ChanCreditEvent = z.object({
+  ev: z.literal("chan.credit"),
+  chan,
+  bytes: z.number(),
+});
+/** The inside closed its side (TCP peer shut down writing; terminal hung up). */
+export const ChanEofEvent = z.object({ ev: z.literal("chan.eof"), chan });
+/** The channel ended (once per channel); a terminal's shell exit code. */
+export const ChanClosedEvent = z.object({
+  ev: z.literal("chan.closed"),
+  chan,
+  reason: z.string(),
+  exitCode: z.number().optional(),
+});
+/** One service port the image declares (`ai.backend.service-ports`). */
+export const AppEntrySchema = z.object({
+  name: z.string(),
+  protocol: z.string(),
+  ports: z.array(z.number()),
+  running: z.boolean(),
+  baseUrl: z.string().nullable().optional(),
+});
+export const AppsEvent = z.object({
+  ev: z.literal("apps"),
+  id,
+  items: z.array(AppEntrySchema),
 });
 
 /** Any frame the runner may send. */
@@ -154,11 +212,24 @@ export const RunnerEvent = z.discriminatedUnion("ev", [
   EntriesEvent,
   OkEvent,
   ErrorEvent,
+  ChanOpenedEvent,
+  ChanDataEvent,
+  ChanCreditEvent,
+  ChanEofEvent,
+  ChanClosedEvent,
+  AppsEvent,
 ]);
 export type RunnerEvent = z.infer<typeof RunnerEvent>;
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export type DoneEvent = z.infer<typeof DoneEvent>;
 export type DirEntry = z.infer<typeof EntrySchema>;
+export type AppEntry = z.infer<typeof AppEntrySchema>;
+export type ChanOpenedEvent = z.infer<typeof ChanOpenedEvent>;
+/** Frames about an open channel (they carry `chan`, not `id`). */
+export type ChanEvent = Extract<
+  RunnerEvent,
+  { ev: "chan.data" | "chan.credit" | "chan.eof" | "chan.closed" }
+>;
 
 /** Events that belong to a run (exec) and are streamed to its consumer. */
 export type RunEvent = Extract<

@@ -160,7 +160,12 @@ export function buildContainerSpec(
     Init: true,
     IpcMode: "private",
     RestartPolicy: { Name: "no" },
-    LogConfig: { Type: "none" },
+    // Readable (GET /containers/{id}/logs, `backend.ai logs`) and bounded:
+    // stdout carries runner frames, so only stderr is ever read back.
+    LogConfig: {
+      Type: "local",
+      Config: { "max-size": "1m", "max-file": "1", compress: "false" },
+    },
   };
   if (gpuCount > 0) {
     hostConfig.DeviceRequests = [{

@@ -7,7 +7,15 @@
  * `key` is the kernel id, or `pool-<uuid>` for a warm-pool container whose
  * identity is only known when it is taken; the record file is then written
  * at take time (container labels cannot change after create).
+ *
+ * Scratch quota: after {@link enableScratchQuota}, `<dataDir>/kernels` is a
+ * quota volume (actors/storage/volume: a loop-mounted btrfs image) and each
+ * kernel's dir is a quota dir of its own, so a kernel writing past its
+ * limit in /home/work gets EDQUOT and nothing else on the host fills.
+ * Removing the dirs removes the quota dir (a btrfs subvolume) with them.
  */
+
+import { openQuotaVolume, type QuotaVolume } from "../../storage/volume/mod.ts";
 
 /** Paths of one kernel's host directories. */
 export interface KernelDirs {
@@ -29,12 +37,81 @@ export function kernelDirs(dataDir: string, key: string): KernelDirs {
   return { key, root, work: `${root}/work`, record: `${root}/kernel.json` };
 }
 
-/** Creates the dirs; the work dir is owned by uid 1000 so the kernel can write it. */
+/** Scratch quota volumes by their root (`<dataDir>/kernels`). */
+const scratch = new Map<
+  string,
+  { volume: QuotaVolume; defaultBytes: number }
+>();
+
+const kernelsRoot = (dataDir: string) =>
+  `${dataDir.replace(/\/+$/, "")}/kernels`;
+
+/** Options of {@link enableScratchQuota}. */
+export interface ScratchQuotaOptions {
+  /** Limit of each kernel's dir unless its create names one. */
+  defaultBytes: number;
+  /** Size of a new volume image (sparse). @default {64 GiB} */
+  volumeBytes?: number;
+  /** Told when quotas cannot be had here (not root, no btrfs-progs). */
+  warn?: (line: string) => void;
+}
+
+/**
+ * Puts the kernel dirs of `dataDir` on a quota volume (made and mounted at
+ * `<dataDir>/kernels` on first use, image `<dataDir>/scratch.img`; found
+ * mounted on a restart). Returns whether limits are enforced: without root
+ * or btrfs-progs, or with a `kernels/` dir from before, it warns and dirs
+ * stay plain.
+ */
+export async function enableScratchQuota(
+  dataDir: string,
+  options: ScratchQuotaOptions,
+): Promise<boolean> {
+  const root = kernelsRoot(dataDir);
+  const volume = await openQuotaVolume({
+    root,
+    image: `${dataDir.replace(/\/+$/, "")}/scratch.img`,
+    sizeBytes: options.volumeBytes,
+    warn: options.warn,
+  });
+  if (!volume.enforcesQuota) return false;
+  scratch.set(root, { volume, defaultBytes: options.defaultBytes });
+  return true;
+}
+
+/** The scratch volume holding `dirs`, if quotas are on. */
+function scratchOf(dirs: KernelDirs) {
+  return scratch.get(dirs.root.slice(0, dirs.root.lastIndexOf("/")));
+}
+
+/**
+ * Sets the scratch limit of a kernel's dirs (a warm-pool container taken
+ * for a keypair whose policy differs from the default). No-op without quotas.
+ */
+export async function setScratchQuota(
+  dirs: KernelDirs,
+  bytes: number,
+): Promise<void> {
+  await scratchOf(dirs)?.volume.setLimit(dirs.key, bytes);
+}
+
+/**
+ * Creates the dirs; the work dir is owned by uid 1000 so the kernel can
+ * write it. With scratch quotas on, the kernel's dir is a quota dir of
+ * `quotaBytes` (default: the volume's default).
+ */
 export async function prepareKernelDirs(
   dataDir: string,
   key: string,
+  options: { quotaBytes?: number } = {},
 ): Promise<KernelDirs> {
   const dirs = kernelDirs(dataDir, key);
+  const s = scratch.get(kernelsRoot(dataDir));
+  if (s) {
+    const bytes = options.quotaBytes ?? s.defaultBytes;
+    if (await s.volume.has(key)) await s.volume.setLimit(key, bytes);
+    else await s.volume.create(key, bytes);
+  }
   await Deno.mkdir(dirs.work, { recursive: true, mode: 0o755 });
   try {
     await Deno.chown(dirs.work, KERNEL_UID, KERNEL_UID);
@@ -68,8 +145,10 @@ export async function readKernelRecord(
   }
 }
 
-/** Removes the kernel's host dirs (after the container is gone). */
+/** Removes the kernel's host dirs (after the container is gone), quota dir included. */
 export async function removeKernelDirs(dirs: KernelDirs): Promise<void> {
+  const s = scratchOf(dirs);
+  if (s) return await s.volume.remove(dirs.key);
   await Deno.remove(dirs.root, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });

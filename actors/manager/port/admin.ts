@@ -7,6 +7,7 @@
  */
 
 import type { CreateKeypairRequest, KeypairView } from "./keypairs.ts";
+import type { SchedulerKind } from "../../../policies/scheduling/mod.ts";
 
 /** Admin listing filter of sessions across keypairs. */
 export interface AdminSessionFilter {
@@ -35,7 +36,7 @@ export interface ClusterAdminDeps {
   /** Sets a scaling group's scheduler kind; answers the group. */
   setScheduler(
     group: string,
-    scheduler: "fifo" | "lifo" | "drf",
+    scheduler: SchedulerKind,
   ): Promise<Record<string, unknown>>;
   /** `{config, status}` of a scaling group's autoscaler. */
   getAutoscaler(group: string): Promise<Record<string, unknown>>;
@@ -73,4 +74,31 @@ export interface AdminDeps extends ClusterAdminDeps {
     filter: AdminSessionFilter,
   ): Promise<{ sessions: Record<string, unknown>[]; total: number }>;
   listImages(): Promise<Record<string, unknown>[]>;
+  /**
+   * One session of any keypair by its id, with its `kernels` (the GraphQL
+   * `compute_session` field; the edge scopes it to the caller), or
+   * undefined when there is none. Dates as ISO text.
+   */
+  getSession(id: string): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Changes the given fields of a keypair (GraphQL `modify_keypair`).
+   * Throws object-not-found for an unknown keypair, invalid-api-params for
+   * an unknown resource policy.
+   */
+  modifyKeypair(accessKey: string, patch: ModifyKeypairRequest): Promise<void>;
+  /**
+   * The container log of a session's main kernel, read by its agent
+   * (`GET /session/{ref}/logs`; the edge resolves `ref` within the caller's
+   * keypair first). "" for a session whose kernel has ended. Throws
+   * service-unavailable when the agent could not read it.
+   */
+  kernelLogs(sessionId: string): Promise<string>;
+}
+
+/** Fields of {@link AdminDeps.modifyKeypair}; omitted ones stay. */
+export interface ModifyKeypairRequest {
+  isActive?: boolean;
+  isAdmin?: boolean;
+  rateLimit?: number;
+  resourcePolicy?: string;
 }

@@ -14,20 +14,28 @@
  */
 
 import type { AdminDeps } from "./admin.ts";
+import type { FolderDeps } from "./folders.ts";
 import type { KeypairDeps } from "./keypairs.ts";
 import type { SessionDeps } from "./sessions.ts";
+import type { WebDeps } from "./web.ts";
 
 export type * from "./admin.ts";
+export type * from "./folders.ts";
 export type * from "./keypairs.ts";
 export type * from "./sessions.ts";
+export type * from "./web.ts";
 
 /** Everything the gateway calls. */
 export interface GatewayDeps {
   keypairs: KeypairDeps;
   sessions: SessionDeps;
   admin: AdminDeps;
+  /** Virtual folders (`/folders`); absent when the manager runs without them. */
+  folders?: FolderDeps;
   /** `GET /config/resource-slots`: slot name → unit ("count", "bytes"). */
   resourceSlots(): Promise<Record<string, string>>;
   /** Our manager version, reported by `GET /`. */
   version: string;
+  /** The dashboard's extra calls (`/ui`); without them no dashboard is served. */
+  web?: WebDeps;
 }

@@ -160,3 +160,39 @@ export function processesInDir(dir: string): number[] {
   }
   return pids;
 }
+
+/**
+ * When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat),
+ * or null if it is gone. With the pid it names one process for good: a pid
+ * reused after a kill -9 has another start time.
+ */
+export function processStartTime(pid: number): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** The argv of `pid`, or null if it is gone or unreadable. */
+export function processArgv(pid: number): string[] | null {
+  try {
+    const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return raw.split("\u0000").filter((a, i, all) =>
+      a !== "" || i < all.length - 1
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** `path` with symlinks resolved, or `path` itself when it cannot be resolved. */
+export function realPath(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}

@@ -4,7 +4,14 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Agent, AgentStatus, Json, ResourceSlots } from "./types.ts";
+import type {
+  Agent,
+  AgentDrain,
+  AgentDrainedBy,
+  AgentStatus,
+  Json,
+  ResourceSlots,
+} from "./types.ts";
 import { dateOrNull, json, type Row } from "./_row.ts";
 
 /** What an agent reports when it registers or heartbeats. */
@@ -53,6 +60,12 @@ function toAgent(r: Row): Agent {
     firstContact: r.first_contact as Date,
     lastSeen: r.last_seen as Date,
     lostAt: dateOrNull(r.lost_at),
+    statusInfo: r.status_info == null ? null : String(r.status_info),
+    drain: r.drained_by == null ? null : {
+      by: r.drained_by as AgentDrainedBy,
+      reason: String(r.drain_reason ?? ""),
+      since: (r.drain_started_at as Date | null) ?? new Date(0),
+    },
   };
 }
 
@@ -127,10 +140,43 @@ export class AgentRepo {
     return row ? toAgent(row) : null;
   }
 
-  /** Sets the status (e.g. DRAINING for scale-in, TERMINATED when gone); null if unknown. */
-  async setStatus(id: string, status: AgentStatus): Promise<Agent | null> {
-    const [row] = await this
-      .sql`update agents set status = ${status} where id = ${id} returning *`;
+  /**
+   * Sets the status and, when given, its reason (`statusInfo`; undefined
+   * keeps the stored one). LOST stamps lost_at, ALIVE clears it. Null if
+   * the agent is unknown.
+   */
+  async setStatus(
+    id: string,
+    status: AgentStatus,
+    statusInfo?: string | null,
+  ): Promise<Agent | null> {
+    const keep = statusInfo === undefined;
+    const [row] = await this.sql`
+      update agents set status = ${status},
+        status_info = case when ${keep}::boolean then status_info else ${
+      statusInfo ?? null
+    }::text end,
+        lost_at = case ${status}::text when 'LOST' then coalesce(lost_at, now())
+                                       when 'ALIVE' then null else lost_at end
+      where id = ${id} returning *`;
+    return row ? toAgent(row) : null;
+  }
+
+  /**
+   * Records the drain in force (who, why, since when), or clears it
+   * (`null`); `schedulable` follows. Null if the agent is unknown.
+   */
+  async setDrain(
+    id: string,
+    drain: AgentDrain | null,
+  ): Promise<Agent | null> {
+    const [row] = await this.sql`
+      update agents set schedulable = ${drain === null},
+        drained_by = ${drain?.by ?? null}, drain_reason = ${
+      drain?.reason ?? null
+    },
+        drain_started_at = ${drain?.since ?? null}
+      where id = ${id} returning *`;
     return row ? toAgent(row) : null;
   }
 

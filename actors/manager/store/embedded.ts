@@ -13,7 +13,7 @@
  */
 
 import postgres from "postgres";
-import { ClusterInUseError, EmbeddedPostgresError } from "./errors.ts";
+import { EmbeddedPostgresError } from "./errors.ts";
 import {
   defaultInstallDir,
   EMBEDDED_PG_VERSION,
@@ -26,19 +26,20 @@ import {
   canUserWrite,
   chownTree,
   ensureSystemUser,
-  parentPid,
-  processCwd,
-  processesInDir,
-  processExists,
   run,
   type SystemUser,
 } from "./_os.ts";
+import { clearOwner, recordOwner, takeOverCluster } from "./_orphans.ts";
+import { dataDirPort } from "./_port.ts";
 
 /** Options of {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
   /** The manager's data dir; the cluster lives in `<dataDir>/postgres`. */
   dataDir: string;
-  /** TCP port on 127.0.0.1. @default {54320} */
+  /**
+   * TCP port on 127.0.0.1. @default {the data dir's own: a free port picked on
+   * first start and recorded in `<dataDir>/postgres.port`}
+   */
   port?: number;
   /** Database created on first start and used by the store. @default {"backendai"} */
   database?: string;
@@ -85,13 +86,15 @@ const LOG_TAIL_LINES = 40;
 /**
  * Starts (initialising on first use) the embedded PostgreSQL of `dataDir`.
  *
- * Edge cases: a `postmaster.pid` left by a killed server is removed when its
- * pid is not a live postmaster of this cluster, and orphaned server children
- * are waited for; a live orphaned postmaster (parent gone) is shut down and
- * replaced; a postmaster owned by another live process raises
- * {@link ClusterInUseError}. If the server exits before it accepts a
- * connection (port taken, bad cluster), {@link EmbeddedPostgresError} carries
- * the tail of its log.
+ * Edge cases (_orphans.ts): a `postmaster.pid` left by a killed server is
+ * removed when its pid is not a live postmaster of this cluster, and
+ * orphaned server children are waited for; a live postmaster whose manager
+ * is gone (`<dataDir>/postgres.owner`: a kill -9 of the manager) is stopped
+ * and replaced at once; one owned by a live manager raises
+ * `ClusterInUseError`. Without `port`, the data dir's own recorded port is
+ * used (_port.ts). If the server exits before it accepts a connection (port
+ * taken, bad cluster), {@link EmbeddedPostgresError} carries the tail of its
+ * log.
  */
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
@@ -102,7 +105,6 @@ export async function startEmbeddedPostgres(
     Object.entries(options).filter(([, v]) => v !== undefined),
   ) as EmbeddedPostgresOptions;
   const opts = {
-    port: 54320,
     database: "backendai",
     durable: true,
     readyTimeoutMs: 30_000,
@@ -129,14 +131,15 @@ export async function startEmbeddedPostgres(
     initMs = performance.now() - t0;
     initialized = true;
   }
-  await clearStaleServer(clusterDir, opts.log);
+  await takeOverCluster(clusterDir, dataDir, { log: opts.log });
+  const port = opts.port ?? await dataDirPort(dataDir, opts.log);
 
   const logPath = join(dataDir, "postgres.log");
   const args = [
     "-D",
     clusterDir,
     "-p",
-    String(opts.port),
+    String(port),
     "-c",
     "listen_addresses=127.0.0.1",
     "-c",
@@ -167,14 +170,14 @@ export async function startEmbeddedPostgres(
 
   const url = `postgres://${SUPERUSER}:${
     encodeURIComponent(password)
-  }@127.0.0.1:${opts.port}/`;
+  }@127.0.0.1:${port}/`;
   try {
     await waitReady(url + "postgres", exited, opts.readyTimeoutMs);
   } catch (e) {
     await stopChild(child, exited);
     await pump;
     throw new EmbeddedPostgresError(
-      `embedded Postgres on port ${opts.port} did not start: ${
+      `embedded Postgres on port ${port} did not start: ${
         (e as Error).message
       }`,
       tail.join("\n"),
@@ -182,12 +185,13 @@ export async function startEmbeddedPostgres(
     );
   }
   const startMs = performance.now() - t0;
+  await recordOwner(dataDir);
   await ensureDatabase(url + "postgres", opts.database);
 
   let stopping: Promise<void> | undefined;
   return {
     url: url + encodeURIComponent(opts.database),
-    port: opts.port,
+    port,
     pid: child.pid,
     clusterDir,
     initialized,
@@ -198,6 +202,7 @@ export async function startEmbeddedPostgres(
       stopping ??= (async () => {
         await stopChild(child, exited);
         await pump;
+        await clearOwner(dataDir);
       })();
       return stopping;
     },
@@ -347,61 +352,6 @@ async function initCluster(
     await Deno.remove(pwfile).catch(() => {});
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
-}
-
-/**
- * Makes sure no earlier server blocks the start. Postgres itself refuses to
- * start while postmaster.pid names a live process (a recycled pid after a
- * kill -9 is enough) or while orphaned children still hold its shared memory.
- */
-async function clearStaleServer(
-  clusterDir: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const pidFile = join(clusterDir, "postmaster.pid");
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(pidFile);
-  } catch {
-    // No pid file: nothing to clear.
-  }
-  if (text !== undefined) {
-    const pid = Number(text.split("\n")[0]);
-    if (pid > 0 && processExists(pid) && processCwd(pid) === clusterDir) {
-      const ppid = parentPid(pid);
-      if (ppid !== 1 && ppid !== null && processExists(ppid)) {
-        throw new ClusterInUseError(clusterDir, pid);
-      }
-      log(
-        `embedded postgres: stopping orphaned postmaster ${pid} of ${clusterDir}`,
-      );
-      Deno.kill(pid, "SIGINT");
-      await waitUntil(() => !processExists(pid), 30_000);
-    }
-    await Deno.remove(pidFile).catch(() => {});
-    log(
-      `embedded postgres: removed stale postmaster.pid of ${clusterDir} (pid ${pid})`,
-    );
-  }
-  // Children of a killed postmaster notice its death and exit on their own.
-  if (
-    !(await waitUntil(() => processesInDir(clusterDir).length === 0, 10_000))
-  ) {
-    const left = processesInDir(clusterDir);
-    throw new ClusterInUseError(clusterDir, left[0] ?? 0);
-  }
-}
-
-async function waitUntil(
-  predicate: () => boolean,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
 }
 
 /**

@@ -113,3 +113,15 @@ export class AlreadyExistsError extends StoreError {
     super(`${entity} already exists: ${key}`);
   }
 }
+
+/** A row cannot be deleted while others refer to it (a foreign key). */
+export class InUseError extends StoreError {
+  constructor(
+    readonly entity: string,
+    readonly key: string,
+    /** What refers to it, for the operator: "12 sessions", "keypair AK...". */
+    readonly usedBy: string,
+  ) {
+    super(`${entity} ${key} is still used by ${usedBy}`);
+  }
+}

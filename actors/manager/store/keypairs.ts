@@ -4,9 +4,15 @@
  * @module
  */
 import type postgres from "postgres";
-import { AlreadyExistsError, NotFoundError } from "./errors.ts";
+import { AlreadyExistsError, InUseError, NotFoundError } from "./errors.ts";
 import type { Keypair } from "./types.ts";
-import { isUniqueViolation, key, num, type Row } from "./_row.ts";
+import {
+  isForeignKeyViolation,
+  isUniqueViolation,
+  key,
+  num,
+  type Row,
+} from "./_row.ts";
 
 /** Fields of {@link KeypairRepo.create}; keys are generated when omitted. */
 export interface KeypairInput {
@@ -113,10 +119,47 @@ export class KeypairRepo {
     return toKeypair(row);
   }
 
-  /** Deletes a keypair; false when there was none. */
+  /**
+   * Deletes a keypair; false when there was none. A keypair that ever had a
+   * session keeps its row (the sessions' history and billing refer to it):
+   * that throws {@link InUseError}; deactivate it instead.
+   */
   async delete(accessKey: string): Promise<boolean> {
-    const rows = await this
-      .sql`delete from keypairs where access_key = ${accessKey} returning access_key`;
-    return rows.length > 0;
+    try {
+      const rows = await this
+        .sql`delete from keypairs where access_key = ${accessKey} returning access_key`;
+      return rows.length > 0;
+    } catch (e) {
+      if (!isForeignKeyViolation(e)) throw e;
+      const [{ n }] = await this
+        .sql`select count(*)::int as n from sessions where access_key = ${accessKey}`;
+      throw new InUseError("keypair", accessKey, `${n} session(s) on record`);
+    }
+  }
+
+  /**
+   * Changes the given fields of a keypair (GraphQL `modify_keypair`);
+   * omitted ones stay. Throws {@link NotFoundError}.
+   */
+  async update(
+    accessKey: string,
+    p: {
+      isActive?: boolean;
+      isAdmin?: boolean;
+      rateLimit?: number;
+      resourcePolicy?: string;
+    },
+  ): Promise<Keypair> {
+    const [row] = await this.sql`
+      update keypairs set
+        is_active = coalesce(${p.isActive ?? null}::boolean, is_active),
+        is_admin = coalesce(${p.isAdmin ?? null}::boolean, is_admin),
+        rate_limit = coalesce(${p.rateLimit ?? null}::int, rate_limit),
+        resource_policy = coalesce(${
+      p.resourcePolicy ?? null
+    }::text, resource_policy)
+      where access_key = ${accessKey} returning *`;
+    if (!row) throw new NotFoundError("keypair", accessKey);
+    return toKeypair(row);
   }
 }

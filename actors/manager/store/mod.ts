@@ -34,7 +34,8 @@ export {
   type MigrationResult,
 } from "./migrate.ts";
 export * from "./errors.ts";
-export * from "./transitions.ts";
+export { type DriverFailure, driverFailure } from "./failures.ts";
+export * from "../lifecycle.ts";
 export type * from "./types.ts";
 export { type AgentFilter, type AgentInput, AgentRepo } from "./agents.ts";
 export { type KernelInput, type KernelPatch, KernelRepo } from "./kernels.ts";
@@ -56,3 +57,8 @@ export {
 } from "./sessions.ts";
 export { type UsageInput, UsageRepo } from "./usage.ts";
 export { type VFolderInput, VFolderRepo } from "./vfolders.ts";
+export {
+  type WebSessionInput,
+  WebSessionRepo,
+  type WebSessionRow,
+} from "./web_sessions.ts";

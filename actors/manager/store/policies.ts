@@ -5,7 +5,14 @@
  */
 import type postgres from "postgres";
 import type { ResourcePolicy, ResourceSlots } from "./types.ts";
-import { json, num, numOrNull, type Row } from "./_row.ts";
+import {
+  isForeignKeyViolation,
+  json,
+  num,
+  numOrNull,
+  type Row,
+} from "./_row.ts";
+import { InUseError } from "./errors.ts";
 
 /** Fields of {@link PolicyRepo.upsert}; omitted ones take the column default (on insert) or stay (on update). */
 export type ResourcePolicyInput =
@@ -43,6 +50,23 @@ export class PolicyRepo {
     return (await this.sql`select * from resource_policies order by name`).map(
       toPolicy,
     );
+  }
+
+  /**
+   * Deletes the policy; false when there was none. Throws {@link InUseError}
+   * while a keypair uses it.
+   */
+  async delete(name: string): Promise<boolean> {
+    try {
+      const rows = await this
+        .sql`delete from resource_policies where name = ${name} returning name`;
+      return rows.length > 0;
+    } catch (e) {
+      if (!isForeignKeyViolation(e)) throw e;
+      const [{ n }] = await this
+        .sql`select count(*)::int as n from keypairs where resource_policy = ${name}`;
+      throw new InUseError("resource policy", name, `${n} keypair(s)`);
+    }
   }
 
   /** Creates the policy or updates the given fields of an existing one. */

@@ -5,7 +5,11 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Json, ScalingGroup, SchedulerName } from "./types.ts";
+import type { Json, ScalingGroup } from "./types.ts";
+import {
+  DEFAULT_SCHEDULER,
+  isSchedulerKind,
+} from "../../../policies/scheduling/mod.ts";
 import { json, type Row } from "./_row.ts";
 
 /** Fields of {@link ScalingGroupRepo.upsert}. */
@@ -17,7 +21,9 @@ function toScalingGroup(r: Row): ScalingGroup {
   return {
     name: String(r.name),
     isActive: Boolean(r.is_active),
-    scheduler: r.scheduler as SchedulerName,
+    // A kind this build does not know (the column has no CHECK: the
+    // registry validates writes) schedules as the default, not at all.
+    scheduler: isSchedulerKind(r.scheduler) ? r.scheduler : DEFAULT_SCHEDULER,
     schedulerOpts: r.scheduler_opts as Record<string, Json>,
     autoscaler: r.autoscaler as Record<string, Json>,
     createdAt: r.created_at as Date,
@@ -48,9 +54,9 @@ export class ScalingGroupRepo {
     const auto = g.autoscaler === undefined ? null : json(g.autoscaler);
     const [row] = await this.sql`
       insert into scaling_groups as g (name, is_active, scheduler, scheduler_opts, autoscaler)
-      values (${g.name}, coalesce(${
-      g.isActive ?? null
-    }::boolean, true), coalesce(${g.scheduler ?? null}, 'fifo'),
+      values (${g.name}, coalesce(${g.isActive ?? null}::boolean, true), ${
+      g.scheduler ?? DEFAULT_SCHEDULER
+    },
               coalesce(${opts}::text::jsonb, '{}'::jsonb), coalesce(${auto}::text::jsonb, '{}'::jsonb))
       on conflict (name) do update set
         is_active = coalesce(${g.isActive ?? null}::boolean, g.is_active),

@@ -1,7 +1,7 @@
 /**
  * Sessions and their status history. Every status change goes through
  * {@link SessionRepo.transition}: one transaction that checks the
- * allowed-transition table (transitions.ts), updates the row and appends a
+ * allowed-transition table (../lifecycle.ts), updates the row and appends a
  * `session_events` row, so the history is complete and never contradicts the
  * current status.
  *
@@ -18,7 +18,7 @@ import {
   ENDED_STATUSES,
   isLive,
   type SessionStatus,
-} from "./transitions.ts";
+} from "../lifecycle.ts";
 import type {
   Json,
   ResourceSlots,

@@ -16,6 +16,7 @@ import { ScalingGroupRepo } from "./scaling_groups.ts";
 import { SessionRepo } from "./sessions.ts";
 import { UsageRepo } from "./usage.ts";
 import { VFolderRepo } from "./vfolders.ts";
+import { WebSessionRepo } from "./web_sessions.ts";
 
 /** Options of {@link openStore}. */
 export interface StoreOptions {
@@ -28,7 +29,7 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** The manager's data dir; holds the embedded cluster, its password and log. */
   dataDir: string;
-  /** Port of the embedded server on 127.0.0.1. @default {54320} */
+  /** Port of the embedded server on 127.0.0.1. @default {the data dir's own, recorded in `<dataDir>/postgres.port`} */
   port?: number;
   /** See {@link EmbeddedPostgresOptions.durable}. @default {true} */
   durable?: boolean;
@@ -52,6 +53,8 @@ export interface Store {
   readonly kernels: KernelRepo;
   readonly usage: UsageRepo;
   readonly vfolders: VFolderRepo;
+  /** Signed-in dashboard sessions (`/ui`). */
+  readonly webSessions: WebSessionRepo;
   /** What migration did at open. */
   readonly migration: MigrationResult;
   /** The embedded server, when one was started. */
@@ -83,6 +86,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const sql = postgres(options.databaseUrl ?? embedded!.url, {
     max: options.maxConnections ?? 10,
     onnotice: () => {},
+    // While the database is away, a query fails within seconds (a 503 the
+    // client can retry) instead of waiting the driver's default 30 s; the
+    // pool reconnects by itself on the next query once it is back.
+    connect_timeout: 5,
   });
   let migration: MigrationResult;
   try {
@@ -103,6 +110,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     kernels: new KernelRepo(sql),
     usage: new UsageRepo(sql),
     vfolders: new VFolderRepo(sql),
+    webSessions: new WebSessionRepo(sql),
     migration,
     embedded,
     async ensureDefaults() {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { SessionStatus } from "./transitions.ts";
+import type { SessionStatus } from "../lifecycle.ts";
+import type { SchedulerKind } from "../../../policies/scheduling/mod.ts";
 
 /** Any JSON value, as kept in jsonb columns. */
 export type Json = string | number | boolean | null | Json[] | {
@@ -50,14 +51,12 @@ export interface Keypair {
   createdAt: Date;
 }
 
-/** How a scaling group orders its pending queue. */
-export type SchedulerName = "fifo" | "lifo" | "drf";
-
 /** A set of agents sessions are scheduled onto. */
 export interface ScalingGroup {
   name: string;
   isActive: boolean;
-  scheduler: SchedulerName;
+  /** How the group orders its pending queue (a registered policy). */
+  scheduler: SchedulerKind;
   schedulerOpts: Record<string, Json>;
   autoscaler: Record<string, Json>;
   createdAt: Date;
@@ -84,6 +83,20 @@ export interface Agent {
   firstContact: Date;
   lastSeen: Date;
   lostAt: Date | null;
+  /** Why it is in its status, in words (migration 0006). */
+  statusInfo: string | null;
+  /** The drain in force, if any: who drained it, why, since when. */
+  drain: AgentDrain | null;
+}
+
+/** Who drained an agent: the autoscaler, an operator, or the agent itself (SIGTERM). */
+export type AgentDrainedBy = "scale-in" | "admin" | "agent";
+
+/** A drain in force (agents.drained_by, drain_reason, drain_started_at). */
+export interface AgentDrain {
+  by: AgentDrainedBy;
+  reason: string;
+  since: Date;
 }
 
 /** Kind of a session (API.md: `type`). */

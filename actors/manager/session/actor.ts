@@ -1,0 +1,360 @@
+/**
+ * SessionActor: one per live session on the manager
+ * (`/user/manager/sessions/ID`). It owns the lifecycle state machine
+ * (lifecycle.ts), persisting every transition before acting on it, and
+ * delegates its other jobs, one file each: the link to its kernel and the
+ * kernel's absences (kernel_link.ts), the runs it relays (runs.ts), and
+ * destroy / restart (teardown.ts).
+ *
+ * Long operations (kernel creation, a run, a destroy) never block the
+ * mailbox: they run in the background and report back to `self`, and slow
+ * answers are deferred replies (`replyLater`), so output events keep
+ * flowing while a client long-polls.
+ *
+ * @module
+ */
+
+import {
+  Actor,
+  type ActorRef,
+  replyLater,
+  type Terminated,
+} from "../../runtime/mod.ts";
+import type { AgentMsg, KernelMsg } from "../../protocol/agent.ts";
+import type { KernelGone } from "../../protocol/manager.ts";
+import type { SessionInfo } from "../port/mod.ts";
+import { DomainError } from "../errors.ts";
+import {
+  assertTransition,
+  isEnded,
+  type SessionStatus,
+  toSessionInfo,
+} from "../lifecycle.ts";
+import type { ManagerServices, SessionRow } from "../services.ts";
+import { errorText, KernelLink, type LinkHost } from "./kernel_link.ts";
+import type { SessionMsg } from "./messages.ts";
+import { RunRelay } from "./runs.ts";
+import { Teardown, type TeardownHost } from "./teardown.ts";
+import { StatusWaiters, type Waited } from "./status_waiters.ts";
+import { requestKernel } from "./kernel_request.ts";
+import { announce, CREATING, resume } from "./resume.ts";
+
+export type { SessionMsg } from "./messages.ts";
+export { KERNEL_REJOIN_GRACE_MS } from "./kernel_link.ts";
+export { POLL_MS } from "./runs.ts";
+
+export class SessionActor extends Actor<SessionMsg>
+  implements LinkHost, TeardownHost {
+  #row!: SessionRow;
+  readonly #waiters = new StatusWaiters();
+  readonly link: KernelLink;
+  readonly runs: RunRelay;
+  readonly #teardown: Teardown;
+
+  constructor(readonly id: string, readonly svc: ManagerServices) {
+    super();
+    this.link = new KernelLink(this);
+    this.runs = new RunRelay(this.link, () => {
+      this.#row.numQueries++;
+      this.#row.lastActivity = Date.now();
+      void svc.store.touch(this.#row.id, this.#row.numQueries).catch(
+        () => undefined,
+      );
+    });
+    this.#teardown = new Teardown(this);
+  }
+
+  get self(): ActorRef<SessionMsg> {
+    return this.ctx.self;
+  }
+
+  row(): SessionRow {
+    return this.#row;
+  }
+
+  agentRef(agentId: string): ActorRef<AgentMsg> {
+    return this.svc.agentRef(agentId);
+  }
+
+  kernelRef(agentId: string, kernelId: string): ActorRef<KernelMsg> {
+    return this.svc.kernelRef(agentId, kernelId);
+  }
+
+  watch(ref: ActorRef): void {
+    this.ctx.watch(ref);
+  }
+
+  unwatch(ref: ActorRef): void {
+    this.ctx.unwatch(ref);
+  }
+
+  override async preStart(): Promise<void> {
+    const row = await this.svc.store.getSession(this.id);
+    if (!row) throw new Error(`session ${this.id} is not in the store`);
+    this.#row = row;
+    announce(this.svc.scheduler, row);
+    resume(this, row);
+  }
+
+  override postStop(): void {
+    this.link.clear();
+  }
+
+  /** The next incarnation starts from the store; this one's timers go. */
+  override preRestart(): void {
+    this.link.clear();
+  }
+
+  override onTerminated(t: Terminated): void {
+    const status = this.#row.status;
+    if (!this.link.isKernel(t.ref) || isEnded(status)) return;
+    if (status === "TERMINATING") return;
+    if (t.reason.kind === "node-down" && status === "RUNNING") {
+      // The agent may come back with the container still running (it
+      // re-adopts containers on restart): wait for it, a while.
+      this.link.goAway(reasonText(t), this.runs.current);
+      return;
+    }
+    this.self.tell({
+      type: "kernel.gone",
+      kernelId: this.#row.kernelId ?? "",
+      reason: reasonText(t),
+    });
+  }
+
+  receive(msg: SessionMsg): unknown {
+    switch (msg.type) {
+      case "info":
+        return this.#info();
+      case "wait-status":
+        return replyLater(
+          this.waitStatus(msg.statuses, msg.timeoutMs).then((status) => ({
+            status,
+            statusInfo: this.#row.statusInfo,
+          })),
+        );
+      case "scheduled":
+        return this.#onScheduled(msg.agentId);
+      case "unschedulable":
+        return this.transition("CANCELLED", msg.reason, {
+          terminatedAt: Date.now(),
+        });
+      case "created":
+        return this.#onCreated(msg);
+      case "create-failed":
+        // Late news of a creation the session no longer waits for is dropped.
+        if (!CREATING.has(this.#row.status)) return;
+        return this.transition("ERROR", msg.reason, {
+          terminatedAt: Date.now(),
+        });
+      case "execute":
+        this.#requireRunning();
+        this.#row.lastActivity = Date.now();
+        return replyLater(this.runs.execute(msg));
+      case "stream":
+        this.#requireRunning();
+        this.#row.lastActivity = Date.now();
+        return { runId: this.runs.stream(msg.mode, msg.code, msg.options) };
+      case "input":
+        this.#requireRunning();
+        return this.runs.input(msg.runId, msg.text);
+      case "interrupt":
+        this.#requireRunning();
+        return replyLater(
+          this.link.ask({
+            type: "interrupt",
+            runId: this.runs.current?.runId,
+          }),
+        );
+      case "kernel":
+        this.#requireRunning();
+        return replyLater(this.link.ask(msg.msg));
+      case "run.event":
+        return this.runs.onEvent(msg);
+      case "kernel.gone":
+        return this.#onKernelGone(msg);
+      case "kernel.adopted":
+        return this.#onAdopted(msg);
+      case "kernel.away-expired":
+        return this.#onAwayExpired(msg.kernelId, msg.since);
+      case "destroy":
+        return this.#teardown.destroy(msg.reason);
+      case "restart":
+        return this.#teardown.restart();
+      case "tick":
+        return this.#tick(msg.now);
+    }
+  }
+
+  #info(): SessionInfo {
+    return toSessionInfo(
+      this.#row,
+      Date.now(),
+      this.link.awayReason ?? this.#row.statusInfo,
+    );
+  }
+
+  /** Persists a status change (checked against the lifecycle table), then tells everyone concerned. */
+  async transition(
+    status: SessionStatus,
+    reason: string,
+    patch: Partial<SessionRow> = {},
+  ): Promise<void> {
+    if (this.#row.status === status) return;
+    assertTransition(this.#row.status, status);
+    const row = await this.svc.store.transition(
+      this.#row.id,
+      status,
+      reason,
+      patch,
+    );
+    // Counters kept in memory between stores are not in the stored row.
+    row.numQueries = Math.max(row.numQueries, this.#row.numQueries);
+    this.#row = row;
+    this.svc.events.publish({
+      event: `session_${status.toLowerCase()}`,
+      data: {
+        sessionId: row.id,
+        sessionName: row.name,
+        accessKey: row.accessKey,
+        status,
+        reason,
+      },
+    });
+    this.svc.keypairs.tell(row.accessKey, {
+      type: "session.status",
+      sessionId: row.id,
+      status,
+      slots: row.occupiedSlots,
+    });
+    const ended = isEnded(status);
+    if (ended) this.svc.scheduler.tell({ type: "released", sessionId: row.id });
+    this.#waiters.reached(status);
+    if (ended) void this.ctx.stop();
+  }
+
+  /** Resolves with the status once it is one of `statuses` or ended; `TIMEOUT` after `timeoutMs` (0: no limit). */
+  waitStatus(
+    statuses: SessionStatus[],
+    timeoutMs: number,
+  ): Promise<Waited> {
+    return this.#waiters.wait(this.#row.status, statuses, timeoutMs);
+  }
+
+  async #onScheduled(agentId: string): Promise<void> {
+    if (this.#row.status !== "PENDING") return;
+    const kernelId = crypto.randomUUID();
+    await this.transition("SCHEDULED", "scheduled", { agentId, kernelId });
+    await this.transition("PREPARING", "creating kernel");
+    this.createKernel(agentId, kernelId);
+  }
+
+  /** Asks the agent for the kernel (kernel_request.ts). */
+  createKernel(agentId: string, kernelId: string, retryUntil = 0): void {
+    requestKernel(
+      this.svc.agentRef(agentId),
+      this.self,
+      this.#row,
+      agentId,
+      kernelId,
+      retryUntil,
+    );
+  }
+
+  async #onCreated(
+    msg: { kernelId: string; agentId: string; containerId: string },
+  ): Promise<void> {
+    const status = this.#row.status;
+    if (
+      status === "TERMINATING" || isEnded(status) ||
+      msg.kernelId !== this.#row.kernelId
+    ) {
+      // Destroyed while preparing: the fresh kernel is not wanted.
+      this.svc.agentRef(msg.agentId).tell({
+        type: "kernel.destroy",
+        kernelId: msg.kernelId,
+        reason: "session ended",
+      });
+      return;
+    }
+    this.link.attach(msg.agentId, msg.kernelId);
+    await this.transition("RUNNING", "kernel started", {
+      occupiedSlots: this.#row.requestedSlots,
+      containerId: msg.containerId,
+      lastActivity: Date.now(),
+    });
+  }
+
+  #requireRunning(): void {
+    if (!this.link.ref || this.#row.status !== "RUNNING") {
+      throw new DomainError(
+        "generic-bad-request",
+        `The session is ${this.#row.status}, not RUNNING.`,
+      );
+    }
+  }
+
+  /** The kernel's agent is back and holds the kernel again. */
+  #onAdopted(
+    msg: { kernelId: string; agentId: string; containerId?: string },
+  ): void {
+    const r = this.#row;
+    if (
+      msg.kernelId !== r.kernelId || msg.agentId !== r.agentId ||
+      r.status !== "RUNNING"
+    ) {
+      return; // not ours
+    }
+    if (this.link.back(msg.agentId, msg.kernelId) && msg.containerId) {
+      r.containerId = msg.containerId;
+    }
+  }
+
+  async #onAwayExpired(kernelId: string, since: number): Promise<void> {
+    if (kernelId !== this.#row.kernelId) return;
+    const why = this.link.expired(since);
+    if (why) {
+      await this.#onKernelGone({ type: "kernel.gone", kernelId, reason: why });
+    }
+  }
+
+  async #onKernelGone(msg: KernelGone): Promise<void> {
+    const status = this.#row.status;
+    if (msg.kernelId !== this.#row.kernelId || isEnded(status)) return;
+    if (status === "RESTARTING") return; // the old kernel of a restart
+    this.link.forget();
+    this.runs.end(137, `\nkernel ended: ${msg.reason}\n`);
+    if (msg.stats) {
+      try {
+        await this.svc.store.recordUsage(this.#row, msg.stats);
+      } catch (err) {
+        // Metering must not keep a session from ending.
+        console.error(
+          `session ${this.#row.id}: usage not recorded: ${errorText(err)}`,
+        );
+      }
+    }
+    await this.transition(
+      status === "TERMINATING" ? "TERMINATED" : "ERROR",
+      msg.reason,
+      {
+        terminatedAt: Date.now(),
+        lastStat: msg.stats ?? this.#row.lastStat,
+      },
+    );
+  }
+
+  async #tick(now: number): Promise<void> {
+    const verdict = this.svc.expiry(this.#row, now);
+    if (verdict) await this.#teardown.destroy(verdict);
+  }
+}
+
+function reasonText(t: Terminated): string {
+  const r = t.reason;
+  return r.kind === "normal"
+    ? "kernel stopped"
+    : r.kind === "node-down"
+    ? `agent ${r.node} is down`
+    : r.error;
+}

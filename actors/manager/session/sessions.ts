@@ -1,0 +1,306 @@
+/**
+ * SessionsActor (`/user/manager/sessions`): parent and supervisor of every
+ * live SessionActor. It owns session creation (the request checked against
+ * the image catalogue, name rules, the keypair's quota, the PENDING row,
+ * then the wait for RUNNING as a deferred reply), resolves session refs,
+ * and re-attaches live sessions from the store at start, so a manager
+ * restart loses nothing.
+ *
+ * @module
+ */
+
+import {
+  Actor,
+  type ActorRef,
+  replyLater,
+  type SupervisorStrategy,
+  type Terminated,
+} from "../../runtime/mod.ts";
+import type {
+  Caller,
+  CreateSessionRequest,
+  CreateSessionResult,
+} from "../port/mod.ts";
+import { DomainError } from "../errors.ts";
+import { isEnded } from "../lifecycle.ts";
+import type { ManagerServices, SessionRow } from "../services.ts";
+import { SessionActor, type SessionMsg } from "./actor.ts";
+import type { WaitedStatus } from "./messages.ts";
+import {
+  type CreateCatalog,
+  DEFAULT_MAX_WAIT_SECONDS,
+  endedBeforeRunning,
+  prepareCreate,
+} from "./create.ts";
+
+/** Creation, look-up and listing of sessions; persistence behind it. */
+export interface SessionsStorePort {
+  listLive(): Promise<SessionRow[]>;
+  /** Sessions of a keypair matching `ref` (exact name, id prefix, name prefix). */
+  findByRef(
+    accessKey: string,
+    ref: string,
+    includeEnded: boolean,
+  ): Promise<SessionRow[]>;
+  insert(row: SessionRow): Promise<void>;
+}
+
+export type SessionsMsg =
+  /** Answers CreateSessionResult once RUNNING (or at once with `enqueueOnly`). */
+  | { type: "create"; caller: Caller; req: CreateSessionRequest }
+  | {
+    type: "resolve";
+    accessKey: string;
+    ref: string;
+    includeEnded: boolean;
+    /** Skip the in-memory index: ask the store (e.g. the actor just ended). */
+    fresh?: boolean;
+  }
+  | { type: "tick" };
+
+/** Answer of `resolve`: a live session's actor, or an ended session's row. */
+export type Resolved = {
+  live: true;
+  ref: ActorRef<SessionMsg>;
+} | { live: false; row: SessionRow };
+
+/** Reserves a new session's slots against its keypair's policy. */
+export type Admit = (
+  accessKey: string,
+  sessionId: string,
+  slots: Record<string, number>,
+) => Promise<void>;
+
+const nameKey = (accessKey: string, name: string) => `${accessKey}\n${name}`;
+
+export class SessionsActor extends Actor<SessionsMsg> {
+  #timer?: ReturnType<typeof setInterval>;
+  /**
+   * Live sessions by id and by (keypair, name): an exact id or name, the
+   * common case, resolves without a store query, which would otherwise
+   * serialise every request of every keypair behind one SQL round trip in
+   * this actor's mailbox. Prefixes still go to the store.
+   */
+  readonly #owners = new Map<string, { accessKey: string; name: string }>();
+  readonly #names = new Map<string, string>();
+
+  constructor(
+    readonly svc: ManagerServices,
+    readonly store: SessionsStorePort,
+    readonly admit: Admit,
+    readonly catalog: CreateCatalog,
+  ) {
+    super();
+  }
+
+  /** A failing session is restarted from its stored state, alone. */
+  override supervisorStrategy(): SupervisorStrategy {
+    return {
+      kind: "one_for_one",
+      maxRestarts: 5,
+      withinMs: 10_000,
+      decide: () => "restart",
+    };
+  }
+
+  override async preStart(): Promise<void> {
+    for (const row of await this.store.listLive()) this.#spawn(row);
+    const self = this.ctx.self;
+    this.#timer = setInterval(() => self.tell({ type: "tick" }), 5_000);
+  }
+
+  override postStop(): void {
+    clearInterval(this.#timer);
+  }
+
+  receive(msg: SessionsMsg): unknown {
+    switch (msg.type) {
+      case "create":
+        return this.#create(msg.caller.accessKey, msg.req);
+      case "resolve":
+        return this.#resolve(
+          msg.accessKey,
+          msg.ref,
+          msg.includeEnded,
+          msg.fresh,
+        );
+      case "tick": {
+        const now = Date.now();
+        for (const child of this.ctx.children()) {
+          child.tell({ type: "tick", now });
+        }
+        return;
+      }
+    }
+  }
+
+  #spawn(row: Pick<SessionRow, "id" | "accessKey" | "name">) {
+    const id = row.id;
+    const ref = this.ctx.spawn(() => new SessionActor(id, this.svc), {
+      name: id,
+    }) as ActorRef<SessionMsg>;
+    this.#owners.set(id, { accessKey: row.accessKey, name: row.name });
+    this.#names.set(nameKey(row.accessKey, row.name), id);
+    this.ctx.watch(ref);
+    return ref;
+  }
+
+  /** A session actor stops once its session ended: forget it. */
+  override onTerminated(t: Terminated): void {
+    const id = t.ref.path.slice(t.ref.path.lastIndexOf("/") + 1);
+    const owner = this.#owners.get(id);
+    if (!owner || this.ctx.child(id)) return;
+    this.#owners.delete(id);
+    const key = nameKey(owner.accessKey, owner.name);
+    if (this.#names.get(key) === id) this.#names.delete(key);
+  }
+
+  /** The live session `ref` names exactly (full id or name), if known here. */
+  #exact(accessKey: string, ref: string): ActorRef<SessionMsg> | undefined {
+    // A full id wins over a name, as in the store's rules.
+    const byId = ref.toLowerCase();
+    const id = this.#owners.get(byId)?.accessKey === accessKey
+      ? byId
+      : this.#names.get(nameKey(accessKey, ref));
+    return id
+      ? this.ctx.child(id) as ActorRef<SessionMsg> | undefined
+      : undefined;
+  }
+
+  async #resolve(
+    accessKey: string,
+    ref: string,
+    includeEnded: boolean,
+    fresh = false,
+  ): Promise<Resolved> {
+    const known = fresh ? undefined : this.#exact(accessKey, ref);
+    if (known) return { live: true, ref: known };
+    // The store applies Backend.AI's matching rules (id, exact name, then prefixes).
+    const rows = await this.store.findByRef(accessKey, ref, includeEnded);
+    if (rows.length === 0) {
+      throw new DomainError("object-not-found", "No such session.");
+    }
+    if (rows.length > 1) {
+      throw new DomainError(
+        "too-many-sessions-matched",
+        "Too many sessions matched.",
+        {
+          matches: rows.map((r) => ({
+            id: r.id,
+            name: r.name,
+            status: r.status,
+          })),
+        },
+      );
+    }
+    const row = rows[0];
+    if (isEnded(row.status)) return { live: false, row };
+    const child = this.ctx.child(row.id) as ActorRef<SessionMsg> | undefined;
+    return { live: true, ref: child ?? this.#spawn(row) };
+  }
+
+  async #create(
+    accessKey: string,
+    req: CreateSessionRequest,
+  ): Promise<CreateSessionResult | ReturnType<typeof replyLater>> {
+    const { image, slots, mounts } = await prepareCreate(
+      this.catalog,
+      accessKey,
+      req,
+    );
+    const existing = (await this.store.findByRef(accessKey, req.name, false))
+      .find((r) => r.name === req.name);
+    if (existing) {
+      if (req.reuseIfExists && existing.image === image) {
+        return {
+          sessionId: existing.id,
+          sessionName: existing.name,
+          status: existing.status,
+          servicePorts: [],
+          created: false,
+        };
+      }
+      throw new DomainError(
+        "session-already-exists",
+        "The session already exists.",
+        { existingSessionId: existing.id },
+      );
+    }
+    const id = crypto.randomUUID();
+    await this.admit(accessKey, id, slots);
+    const protect = Boolean(req.config.scaleInProtected);
+    const now = Date.now();
+    const row: SessionRow = {
+      id,
+      name: req.name,
+      accessKey,
+      image,
+      type: req.type,
+      status: "PENDING",
+      statusInfo: "pending",
+      agentId: null,
+      kernelId: null,
+      scalingGroup: req.config.scalingGroup ?? "default",
+      requestedSlots: slots,
+      occupiedSlots: {},
+      config: {
+        environ: req.config.environ,
+        bootstrapScript: req.bootstrapScript,
+        mounts: req.config.mounts,
+        mountMap: req.config.mountMap,
+        startupCommand: req.startupCommand,
+        resourceOpts: req.config.resourceOpts,
+        scaleInProtected: protect,
+      },
+      mounts,
+      tag: req.tag ?? null,
+      protected: protect,
+      createdAt: now,
+      terminatedAt: null,
+      lastActivity: now,
+      numQueries: 0,
+      lastStat: null,
+    };
+    try {
+      await this.store.insert(row);
+    } catch (err) {
+      // Nothing was stored: give the reserved slots back.
+      this.svc.keypairs.tell(accessKey, {
+        type: "session.status",
+        sessionId: id,
+        status: "CANCELLED",
+        slots: {},
+      });
+      throw err;
+    }
+    const ref = this.#spawn(row);
+    const created: CreateSessionResult = {
+      sessionId: id,
+      sessionName: row.name,
+      status: "PENDING",
+      servicePorts: [],
+      created: true,
+    };
+    if (req.enqueueOnly) return created;
+    const waitS = req.maxWaitSeconds > 0
+      ? req.maxWaitSeconds
+      : DEFAULT_MAX_WAIT_SECONDS;
+    return replyLater(awaitRunning(ref, created, waitS * 1000));
+  }
+}
+
+/** The create's answer once its session is RUNNING, ended, or the wait is over (TIMEOUT). */
+async function awaitRunning(
+  ref: ActorRef<SessionMsg>,
+  created: CreateSessionResult,
+  timeoutMs: number,
+): Promise<CreateSessionResult> {
+  const { status, statusInfo } = await ref.ask<WaitedStatus>(
+    { type: "wait-status", statuses: ["RUNNING"], timeoutMs },
+    { timeoutMs: timeoutMs + 15_000 },
+  );
+  if (status === "ERROR" || status === "CANCELLED") {
+    throw endedBeforeRunning(status, statusInfo, created.sessionId);
+  }
+  return { ...created, status };
+}
