@@ -39,8 +39,8 @@ const roles: Record<
     load: () => import("./images/build.ts").then((m) => ({ run: m.runCli })),
   },
   cli: {
-    help: "signed API requests: cli get /session/NAME",
-    load: () => import("./routes/cli.ts"),
+    help: "our client: cli run -c CODE, ps, upload, download, METHOD PATH",
+    load: () => import("./routes/cli/mod.ts"),
   },
 };
 

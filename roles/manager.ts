@@ -15,6 +15,12 @@ import {
 import { createGateway } from "../routes/app.ts";
 import { serveGateway } from "../routes/serve.ts";
 import { explainStoreFailure } from "../actors/manager/store_failures.ts";
+import { collectManagerCore } from "../actors/manager/telemetry.ts";
+import {
+  captureConsole,
+  metrics,
+  serveMetrics,
+} from "../actors/telemetry/mod.ts";
 
 export { MANAGER_NODE, MANAGER_VERSION } from "../actors/manager/node.ts";
 
@@ -23,6 +29,8 @@ export interface RunningManager {
   port: number;
   clusterSecret: string;
   admin: { accessKey: string; secretKey: string };
+  /** Port of the metrics listener, when `metricsPort` was given. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -31,10 +39,24 @@ export async function startManager(
   config: ManagerConfig,
 ): Promise<RunningManager> {
   const core = await startManagerCore(config);
+  // Metrics: sampled at each scrape (actors/manager/telemetry.ts).
+  const stopCollecting = collectManagerCore(core);
   const app = createGateway(core.deps, {
     defaultRateLimit: config.rateLimit,
     explainError: explainStoreFailure,
+    telemetry: { registry: metrics, metricsToken: config.metricsToken },
   });
+  const metricsServer = config.metricsPort === undefined
+    ? undefined
+    : await serveMetrics(metrics, {
+      port: config.metricsPort,
+      hostname: config.metricsHostname,
+    });
+  if (metricsServer) {
+    console.error(
+      `manager: metrics on http://${metricsServer.hostname}:${metricsServer.port}/metrics`,
+    );
+  }
   const server = await serveGateway({
     fetch: (req: Request) => {
       const path = new URL(req.url).pathname;
@@ -44,6 +66,7 @@ export async function startManager(
     },
   }, { hostname: config.hostname, port: config.port });
   core.served(server.port);
+  const endpoint = await writeEndpoint(config, server.port);
   console.error(
     `manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`,
   );
@@ -52,16 +75,53 @@ export async function startManager(
     port: server.port,
     clusterSecret: core.clusterSecret,
     admin: core.admin,
+    metricsPort: metricsServer?.port,
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopCollecting();
+      await metricsServer?.shutdown();
       await server.shutdown();
+      await endpoint.remove();
       await core.stop();
     },
   };
 }
 
+/** The URL a client on this host reaches a gateway bound to `hostname` at. */
+export function localUrl(hostname: string, port: number): string {
+  const host = hostname === "0.0.0.0" || hostname === ""
+    ? "127.0.0.1"
+    : hostname === "::"
+    ? "[::1]"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  return `http://${host}:${port}`;
+}
+
+/**
+ * Writes `<dataDir>/endpoint` (the URL `deno task cli` finds this manager
+ * at: the port may have been picked at start) and answers how to remove it
+ * again at stop, unless another manager of the data dir wrote it since.
+ */
+async function writeEndpoint(
+  config: ManagerConfig,
+  port: number,
+): Promise<{ remove(): Promise<void> }> {
+  const file = `${config.dataDir}/endpoint`;
+  const url = localUrl(config.hostname, port);
+  await Deno.writeTextFile(file, url + "\n");
+  return {
+    async remove() {
+      const now = await Deno.readTextFile(file).catch(() => "");
+      if (now.trim() === url) await Deno.remove(file).catch(() => undefined);
+    },
+  };
+}
+
 export async function run(args: string[]): Promise<void> {
+  captureConsole(); // LOG_FORMAT=json: every line one JSON event
   const manager = await startManager(parseManagerConfig(args));
   // Once: under `deno task` a group-wide signal arrives twice (deno task
   // forwards its own), and the second must not exit before the first's

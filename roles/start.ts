@@ -9,12 +9,14 @@
  */
 
 import { parseManagerConfig } from "../actors/manager/config.ts";
-import { startManager } from "./manager.ts";
+import { localUrl, startManager } from "./manager.ts";
+import { startBanner } from "./start_banner.ts";
 import { ensureImage } from "../images/build.ts";
 import { printProgress } from "../images/progress.ts";
 import { DEFAULT_IMAGE } from "../images/catalog.ts";
 import { localAgentId } from "./local_agent_id.ts";
 import { startLocalStorage } from "./local_storage.ts";
+import { captureConsole } from "../actors/telemetry/mod.ts";
 
 /** Whether something already listens on `port` (all interfaces or loopback). */
 function portBusy(hostname: string, port: number): boolean {
@@ -28,6 +30,7 @@ function portBusy(hostname: string, port: number): boolean {
 }
 
 export async function run(args: string[]): Promise<void> {
+  captureConsole(); // LOG_FORMAT=json: every line one JSON event (the agent's too)
   const config = parseManagerConfig(args);
   // A second cluster on this host (another data dir): its own agent
   // identity, and its own HTTP port when the default one is taken.
@@ -66,7 +69,15 @@ export async function run(args: string[]): Promise<void> {
   const spawnAgent = () => {
     child = new Deno.Command(Deno.execPath(), {
       args: agentArgs,
-      env: { CLUSTER_SECRET: manager.clusterSecret },
+      // The agent leaves with this process, however it ends (a kill -9 too).
+      env: {
+        CLUSTER_SECRET: manager.clusterSecret,
+        BAI_EXIT_WITH_PARENT: String(Deno.pid),
+        // Its spans apart from the manager's (with OTEL_DENO=true).
+        OTEL_SERVICE_NAME: `${
+          Deno.env.get("OTEL_SERVICE_NAME") || "backend.ai"
+        }-agent`,
+      },
       stdin: "null",
     }).spawn();
     child.status.then((s) => {
@@ -78,11 +89,12 @@ export async function run(args: string[]): Promise<void> {
     });
   };
   spawnAgent();
-  console.error(
-    `start: cluster ready on http://127.0.0.1:${manager.port} — try:\n` +
-      `  deno task cli POST /session '{"image":"python","name":"demo"}'\n` +
-      `  deno task cli POST /session/demo '{"mode":"query","code":"print(6*7)","runId":null}'`,
-  );
+  console.error(startBanner({
+    url: localUrl(config.hostname, manager.port),
+    dataDir: config.dataDir,
+    adminAccessKey: manager.admin.accessKey,
+    adminFromEnv: Boolean(config.adminAccessKey && config.adminSecretKey),
+  }));
 
   const stop = async () => {
     if (stopping) return;

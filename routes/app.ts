@@ -18,6 +18,7 @@ import { mountAdmin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { type BodyLimits, bodyReader, readLimited } from "./body.ts";
 import { mountConfig } from "./config.ts";
+import { mountCost } from "./cost.ts";
 import type { GatewayEnv } from "./context.ts";
 import type { GatewayDeps } from "../actors/manager/port/mod.ts";
 import { mountEvents } from "./events.ts";
@@ -31,8 +32,13 @@ import { ProblemError, problemResponse, toProblem } from "./problems.ts";
 import { rateLimit, setRateLimitHeaders } from "./rate_limit.ts";
 import { mountSessions } from "./session.ts";
 import { mountStream } from "./stream.ts";
+import { mountPty } from "./pty.ts";
+import { mountTcpProxy } from "./tcpproxy.ts";
+import { mountAppProxy, mountAppTokens } from "./app_proxy/mod.ts";
 import { mountUi } from "./ui/mod.ts";
 import { mountVersion, versionCheck } from "./version.ts";
+import { mountMetrics, observeRequests } from "./telemetry.ts";
+import type { Registry } from "../actors/telemetry/mod.ts";
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -55,6 +61,13 @@ export interface GatewayOptions {
    * @default {() => undefined}
    */
   explainError?: (err: unknown) => unknown;
+  /**
+   * Telemetry (telemetry.ts): problem responses and refusals counted in
+   * `registry`, a server span per request when tracing is on, and with
+   * `metricsToken` a `GET /metrics` for `Authorization: Bearer TOKEN`.
+   * @default {none}
+   */
+  telemetry?: { registry: Registry; metricsToken?: string };
 }
 
 const DEFAULTS = {
@@ -66,7 +79,7 @@ const DEFAULTS = {
   logError: (msg: string, err: unknown) =>
     console.error(`gateway: ${msg}`, err),
   explainError: () => undefined,
-} satisfies Required<GatewayOptions>;
+} satisfies Omit<Required<GatewayOptions>, "telemetry">;
 
 const OVERRIDE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -75,14 +88,27 @@ export function createGateway(
   deps: GatewayDeps,
   options: GatewayOptions = {},
 ): Hono<GatewayEnv> {
-  const opts = { ...DEFAULTS, ...options } satisfies Required<GatewayOptions>;
+  const opts = { ...DEFAULTS, ...options } satisfies Omit<
+    Required<GatewayOptions>,
+    "telemetry"
+  >;
   const limits: BodyLimits = {
     jsonBodyLimit: opts.jsonBodyLimit,
     uploadBodyLimit: opts.uploadBodyLimit,
   };
   const app = new Hono<GatewayEnv>();
+  // Outermost, so every request is counted and traced, `/ui` included.
+  const telemetry = opts.telemetry;
+  if (telemetry) {
+    app.use("*", observeRequests(telemetry.registry));
+    if (telemetry.metricsToken) {
+      mountMetrics(app, telemetry.registry, telemetry.metricsToken);
+    }
+  }
   // First, so `/ui` (cookie sessions, its own CSRF and limits) never meets the API's middleware.
   mountUi(app, deps);
+  // Also in front: browsers reach apps by token cookie, never by signature.
+  mountAppProxy(app, deps);
 
   app.use("*", async (c, next) => {
     await next();
@@ -109,6 +135,7 @@ export function createGateway(
     }),
   );
 
+  mountCost(app, deps); // first: its cost-warning header wraps every route
   mountVersion(app, deps.version);
   mountConfig(app, deps);
   mountSessions(app, deps);
@@ -116,6 +143,9 @@ export function createGateway(
   mountFiles(app, deps);
   mountFolders(app, deps);
   mountStream(app, deps, opts.logError);
+  mountPty(app, deps, opts.logError);
+  mountTcpProxy(app, deps, opts.logError);
+  mountAppTokens(app, deps);
   mountEvents(app, deps);
   mountAdmin(app, deps);
   mountGraphql(app, deps, opts.logError);

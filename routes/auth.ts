@@ -313,9 +313,7 @@ export function authenticate(
     }
 
     const keypair = await keypairs.lookup(params.accessKey);
-    if (!keypair || !keypair.isActive) {
-      throw new AuthFailed("Access key not found");
-    }
+    if (!keypair) throw new AuthFailed("Access key not found");
 
     const contentType = signedContentType(headers.get("content-type"));
     let bodyHash = emptyHash(hash);
@@ -359,6 +357,9 @@ export function authenticate(
       );
     }
     if (!ok) throw new AuthFailed("Signature mismatch");
+    // Told only to the key's owner (the signature checked): a deactivated
+    // key is not a typo, and its owner should know which it is.
+    if (!keypair.isActive) throw new AuthFailed("Access key is inactive");
     c.set("keypair", keypair);
     await next();
   };

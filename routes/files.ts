@@ -101,9 +101,7 @@ export function mountFiles(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     app.get(`${prefix}/:ref/logs`, requireAuth(), async (c) => {
       const params = { ...queryParams(c), ...rawParams(c) };
       const caller = callerOf(c, ownerAccessKeyOf(params));
-      // Resolves the ref within the caller's keypair (ended sessions too).
-      const info = await deps.sessions.get(caller, c.req.param("ref"));
-      const logs = await deps.admin.kernelLogs(info.sessionId);
+      const logs = await deps.sessions.logs(caller, c.req.param("ref"));
       return c.json({ result: { logs } });
     });
 

@@ -282,6 +282,14 @@ export interface ParsedCreate {
 
 /** Validates `POST /session` (and `POST /kernel/create`) parameters. */
 export function parseCreateSession(raw: Record<string, unknown>): ParsedCreate {
+  // Slots belong in `config.resources`; a top-level `resources` was once
+  // dropped without a word, and the session silently got the defaults.
+  if (raw.resources !== undefined && raw.resources !== null) {
+    throw new InvalidApiParams(
+      'resources go inside config: {"config": {"resources": {"cpu": 2, "mem": "2g"}}}',
+      [{ path: "resources", message: "move it to config.resources" }],
+    );
+  }
   const p = validate(createSchema, normalizeKeys(raw, CREATE_ALIASES));
   if (p.type === "batch" && !p.startupCommand) {
     throw new InvalidApiParams("Batch sessions need a startupCommand", [

@@ -189,3 +189,24 @@ Deno.test("parseExecute: a null runId is kept (the server makes one); null optio
   assertEquals(p.runId, null);
   assertEquals(p.options, { build: "*", buildLog: false });
 });
+
+Deno.test("a top-level resources is refused with where it goes; null is absent", () => {
+  let refused: unknown;
+  try {
+    parseCreateSession({
+      image: "python",
+      name: "abcd",
+      resources: { cpu: 2 },
+    });
+  } catch (e) {
+    refused = e;
+  }
+  assertEquals(refused instanceof InvalidApiParams, true);
+  assertEquals((refused as InvalidApiParams).msg?.includes("config"), true);
+  const ok = parseCreateSession({
+    image: "python",
+    name: "abcd",
+    resources: null,
+  });
+  assertEquals(ok.request.config.resources, {});
+});

@@ -12,83 +12,9 @@
  * @module
  */
 
-/** Status and Backend.AI's fixed title for each problem name. */
-export const PROBLEMS = {
-  "url-not-found": { status: 404, title: "Unknown URL path." },
-  "object-not-found": { status: 404, title: "No such object." },
-  "generic-bad-request": { status: 400, title: "Bad request." },
-  "invalid-auth-params": {
-    status: 400,
-    title: "Missing or invalid authorization parameters.",
-  },
-  "invalid-api-params": {
-    status: 400,
-    title: "Missing or invalid API parameters.",
-  },
-  "auth-failed": { status: 401, title: "Credential/signature mismatch." },
-  "generic-forbidden": { status: 403, title: "Forbidden operation." },
-  "insufficient-privilege": { status: 403, title: "Insufficient privilege." },
-  "method-not-allowed": { status: 405, title: "HTTP Method Not Allowed." },
-  "session-already-exists": {
-    status: 400,
-    title:
-      "The session already exists but you requested not to reuse existing one.",
-  },
-  "quota-exceeded": {
-    status: 412,
-    title: "You have reached your resource limit.",
-  },
-  "rate-limit-exceeded": {
-    status: 429,
-    title: "You have reached your API query rate limit.",
-  },
-  "too-many-sessions-matched": {
-    status: 404,
-    title: "Too many sessions matched.",
-  },
-  "internal-server-error": { status: 500, title: "Internal server error." },
-  "kernel-creation-failed": {
-    status: 500,
-    title: "Kernel creation has failed.",
-  },
-  "kernel-execution-failed": {
-    status: 500,
-    title: "Executing user code in the kernel has failed.",
-  },
-  "service-unavailable": { status: 503, title: "Service unavailable." },
-  "instance-not-available": {
-    status: 503,
-    title: "There is no available instance.",
-  },
-  "vfolder-not-found": { status: 404, title: "No such virtual folder." },
-  "vfolder-already-exists": {
-    status: 400,
-    title: "A virtual folder with the same name already exists.",
-  },
-  // Not in Backend.AI's list, but needed for a body over the limit (a 4xx, never a 500).
-  "request-too-large": { status: 413, title: "Request body is too large." },
-  // Not in Backend.AI's list either: the edge's answers to hostile or
-  // conflicting requests (input.ts, upgrade.ts, admin deletes).
-  "websocket-version-unsupported": {
-    status: 426,
-    title: "Unsupported WebSocket version; only version 13 is spoken.",
-  },
-  "object-in-use": { status: 409, title: "The object is still in use." },
-  "session-busy": {
-    status: 409,
-    title:
-      "Another run is in progress in this session; continue or interrupt it first.",
-  },
-  "insufficient-storage": {
-    status: 507,
-    title: "The manager's storage is full.",
-  },
-  // Backend.AI's answer of the legacy `/admin/graphql` to a failed query.
-  "graphql-error": { status: 400, title: "GraphQL-generated error." },
-} as const satisfies Record<string, { status: number; title: string }>;
+import { PROBLEMS, type ProblemType } from "../actors/manager/port/problems.ts";
 
-/** A problem name, e.g. `"object-not-found"`. */
-export type ProblemType = keyof typeof PROBLEMS;
+export { PROBLEMS, type ProblemType };
 
 /** Prefix of every problem's `type` URI. */
 export const PROBLEM_BASE = "https://api.backend.ai/probs/";
@@ -239,12 +165,22 @@ export function toProblem(err: unknown): ProblemError | undefined {
   return undefined;
 }
 
+/** The problem type of each reply {@link problemResponse} built (for metrics). */
+const TYPES = new WeakMap<Response, ProblemType>();
+
+/** The problem type of a reply {@link problemResponse} built, else undefined. */
+export function problemTypeOf(res: Response): ProblemType | undefined {
+  return TYPES.get(res);
+}
+
 /** Builds the problem+json `Response` for a problem. */
 export function problemResponse(problem: ProblemError): Response {
   const headers = new Headers(problem.headers);
   headers.set("Content-Type", "application/problem+json");
-  return new Response(JSON.stringify(problem.toJSON()), {
+  const res = new Response(JSON.stringify(problem.toJSON()), {
     status: problem.status,
     headers,
   });
+  TYPES.set(res, problem.problemType);
+  return res;
 }

@@ -16,7 +16,6 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { Readable } from "node:stream";
 import type { Hono } from "hono";
 import type { GatewayEnv } from "./context.ts";
 import { preloadBody } from "./override.ts";
@@ -162,6 +161,43 @@ async function writeResponse(
   res.end();
 }
 
+/**
+ * The request body as a web stream, with backpressure, and a cancel that
+ * is safe: `Readable.toWeb(req)` kept enqueuing chunks that arrived after
+ * the app cancelled the body (a 413 on its Content-Length), and the
+ * "cannot close or enqueue" TypeError it threw from a `data` handler took
+ * the whole process down. After a cancel the rest is not read at all; the
+ * connection is closed once the response is out (see the handler).
+ */
+function requestBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Uint8Array) => {
+        if (!open) return;
+        controller.enqueue(new Uint8Array(chunk));
+        if ((controller.desiredSize ?? 1) <= 0) req.pause();
+      });
+      req.once("end", () => {
+        if (open) controller.close();
+        open = false;
+      });
+      req.once("error", (e: Error) => {
+        if (open) controller.error(e);
+        open = false;
+      });
+      req.pause();
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      open = false;
+      req.pause();
+    },
+  }, { highWaterMark: 4 });
+}
+
 const deadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();
 
 /** Closes `socket` unless a request head arrives within `ms`. */
@@ -257,13 +293,25 @@ export async function serveGateway(
         request = new Request(url, {
           method,
           headers,
-          body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
+          body: requestBody(req),
           // @ts-ignore: `duplex` is required for a streamed body but missing from the types.
           duplex: "half",
         });
       }
       rememberPeer(request, req.socket.remoteAddress);
-      await writeResponse(res, await app.fetch(request));
+      const response = await app.fetch(request);
+      if (!req.complete) {
+        // Answered before its body was read (a 4xx from the version check,
+        // a 413): what is left of the body would be read as the next
+        // request on this connection and hang it. Close the connection.
+        try {
+          response.headers.set("Connection", "close");
+        } catch {
+          // Immutable headers (a proxied reply): the close below still holds.
+        }
+        res.once("finish", () => socket?.destroy());
+      }
+      await writeResponse(res, response);
     } catch (err) {
       console.error("gateway: listener failure", err);
       if (res.headersSent) res.end();

@@ -12,7 +12,7 @@
  *    ends before its run (the client leaves, sends a binary frame, the
  *    manager fails), the run is interrupted, so the session is free again.
  *
- * `/pty` answers one clear "not supported" error frame.
+ * Terminals (`/pty`) are in pty.ts, service-port tunnels in tcpproxy.ts.
  *
  * @module
  */
@@ -174,18 +174,6 @@ export function mountStream(
       const caller = callerOf(c, ownerAccessKeyOf(queryParams(c)));
       const { socket, response } = upgrade(c);
       driveExecute(socket, deps, caller, c.req.param("ref"), log);
-      return response;
-    });
-    app.get(`/stream/${kind}/:ref/pty`, requireAuth(), (c) => {
-      const { socket, response } = upgrade(c);
-      socket.onopen = () => {
-        socket.send(JSON.stringify({
-          type: "error",
-          status: "error",
-          msg: "pty streaming is not supported by this manager.",
-        }));
-        socket.close(1000);
-      };
       return response;
     });
   }

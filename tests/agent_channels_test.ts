@@ -275,6 +275,7 @@ Deno.test({
           "echo ifs=$(ls /sys/class/net | tr '\\n' ,)",
           "touch /usr/evil 2>/dev/null && echo usr=writable || echo usr=denied",
           "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 80), 2)\" 2>/dev/null && echo net=open || echo net=none",
+          "python3 -c \"import ctypes,os; l=ctypes.CDLL(None,use_errno=True); l.ptrace(16,1,0,0); print('ptrace1='+os.strerror(ctypes.get_errno()))\"",
           "echo probes-done\n",
         ].join("; "),
       );
@@ -287,6 +288,7 @@ Deno.test({
       assert.match(out, /ifs=lo,\r\n/);
       assert.match(out, /usr=denied/);
       assert.match(out, /net=none/);
+      assert.match(out, /ptrace1=Operation not permitted/);
     });
 
     await t.step(
@@ -356,7 +358,7 @@ Deno.test({
             "    except OSError:\n        time.sleep(0.1)\nprint('up')",
         );
         assert.equal(started.stdout, "up\n", started.stderr);
-        const window = 64 * 1024;
+        const window = 512 * 1024;
         const tcp = await k.open("c-flow", { kind: "tcp", port: 8001, window });
         await tcp.until("the first window", (s) => s.bytes >= window);
         await new Promise((r) => setTimeout(r, 1000));

@@ -9,7 +9,7 @@
 import type { TestCluster } from "./support/cluster.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { computeSignature, SigningKeyCache } from "../routes/auth.ts";
-import { CLIENT_API_VERSION, type Credentials } from "../routes/cli.ts";
+import { CLIENT_API_VERSION, type Credentials } from "../routes/cli/sign.ts";
 
 /** One `result` object of `POST /session/{ref}`. */
 export interface RunResult {

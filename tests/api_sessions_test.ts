@@ -24,7 +24,7 @@ import {
   textOf,
 } from "./api_helpers_test.ts";
 import { PROBLEMS, type ProblemType } from "../routes/problems.ts";
-import type { Credentials } from "../routes/cli.ts";
+import type { Credentials } from "../routes/cli/sign.ts";
 import { createBaiClient, isBaiClientError } from "./support/bai_client.ts";
 
 // ------------------------------------------- an independent signer (API.md)

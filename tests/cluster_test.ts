@@ -315,3 +315,202 @@ Deno.test({
     }
   },
 });
+
+/** The blob a fixture node makes or expects for `seed` (as in tests/fixtures/cluster_node.ts). */
+function blob(n: number, seed: number): string {
+  const unit = `${seed}:abcdefghijklmnopqrstuvwxyz0123456789|`;
+  return unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+}
+
+const MiB = 1024 * 1024;
+
+Deno.test({
+  name:
+    "cluster: 20 MiB messages between processes arrive intact while heartbeats keep the link up; garbage fragments are dropped",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    // Heartbeats every 100 ms and 1 s of silence allowed: a link blocked by
+    // one 20 MiB frame, or starved of heartbeats, would be declared down.
+    const fast = ["--heartbeat-ms", "100", "--fd-pause-ms", "1000"];
+    const system = new ActorSystem({ nodeId: "big" });
+    const cluster = new Cluster(system, {
+      secret: SECRET,
+      heartbeatMs: 100,
+      failureDetector: { acceptableHeartbeatPauseMs: 1000 },
+      log: () => {},
+    });
+    const procs: NodeProcess[] = [];
+    try {
+      const { url } = await cluster.listen({ port: 0 });
+      const c = await NodeProcess.start("c", [
+        "--secret",
+        SECRET,
+        "--dial",
+        url,
+        ...fast,
+      ]);
+      procs.push(c.proc);
+      await cluster.waitForUp("c");
+      const trouble: string[] = [];
+      for (const ev of ["unreachable", "down"] as const) {
+        cluster.on(ev, (e) => trouble.push(`${ev} ${e.node} ${e.reason}`));
+      }
+      const ref = (name: string) =>
+        system.refFor({ node: "c", path: `/user/${name}` });
+      const long = { timeoutMs: 60_000 };
+
+      await t.step(
+        "20 MiB tells and a 20 MiB ask reply arrive intact and in order; other actors are not held up",
+        async () => {
+          const rounds = 3;
+          for (let seed = 0; seed < rounds; seed++) {
+            ref("blobs").tell({
+              type: "blob",
+              data: blob(20 * MiB, seed),
+              seed,
+            });
+          }
+          // Another actor answers before the blobs are through...
+          const early = await ref("stats").ask<{ largeMessagesIn: number }>(
+            {},
+            long,
+          );
+          assert(early.largeMessagesIn < rounds, JSON.stringify(early));
+          // ...while an ask to the same actor comes after all of them.
+          assertEquals(await ref("blobs").ask({ type: "count" }, long), rounds);
+          const reply = await ref("blobs").ask<string>(
+            { type: "make", bytes: 20 * MiB, seed: 9 },
+            long,
+          );
+          assertEquals(reply.length, 20 * MiB);
+          assert(
+            reply === blob(20 * MiB, 9),
+            "the 20 MiB reply came back altered",
+          );
+          assertEquals(await ref("blobs").ask({ type: "log" }, long), [
+            `0 ${20 * MiB} intact`,
+            `1 ${20 * MiB} intact`,
+            `2 ${20 * MiB} intact`,
+          ]);
+          assertEquals(trouble, []);
+          assert(cluster.isUp("c"));
+          // The heartbeats were answered: the link has a round-trip time.
+          while (
+            cluster.peers().find((p) => p.node === "c")?.rttMs === undefined
+          ) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const peer = cluster.peers().find((p) => p.node === "c")!;
+          assertEquals([peer.status, peer.reconnects], ["up", 0]);
+          // And c never lost sight of this node either.
+          const theirs = await ref("stats").ask<
+            { node: string; status: string; reconnects: number }[]
+          >({ peers: true });
+          const us = theirs.find((p) => p.node === "big")!;
+          assertEquals([us.status, us.reconnects], ["up", 0]);
+          assertEquals(cluster.stats.largeMessagesOut, rounds);
+          assertEquals(cluster.stats.largeMessagesIn, 1);
+        },
+      );
+
+      await t.step(
+        "a garbage fragment stream is dropped and counted, the link stays up",
+        async () => {
+          const raw = new WebSocket(c.url);
+          raw.binaryType = "arraybuffer";
+          await new Promise((r) => raw.onopen = r);
+          const replies: unknown[][] = [];
+          raw.onmessage = (e) => {
+            if (typeof e.data !== "string") return;
+            try {
+              for (const env of JSON.parse(e.data)) {
+                if (env[0] === Kind.REPLY) replies.push(env);
+              }
+            } catch { /* the welcome */ }
+          };
+          raw.send(
+            JSON.stringify(
+              await makeHello({
+                key: await importSecret(SECRET),
+                node: "raw-fragments",
+                incarnation: 1,
+              }),
+            ),
+          );
+          await new Promise((r) => setTimeout(r, 200)); // let the handshake finish
+          const before = await ref("stats").ask<
+            { framesDropped: number; fragmentsDropped: number }
+          >({});
+          const frag = (
+            flags: number,
+            id: number,
+            index: number,
+            total: number,
+            payload: Uint8Array,
+          ) => {
+            const f = new Uint8Array(16 + payload.length);
+            const v = new DataView(f.buffer);
+            f[0] = 0xb1;
+            f[1] = flags;
+            v.setUint32(4, id);
+            v.setUint32(8, index);
+            v.setUint32(12, total);
+            f.set(payload, 16);
+            return f;
+          };
+          const random = (n: number) =>
+            crypto.getRandomValues(new Uint8Array(n));
+          const garbage = [
+            random(9), // shorter than a header
+            new Uint8Array(5000), // no fragment header at all
+            frag(0, 1, 1, 100, random(50)), // a middle fragment of nothing
+            frag(1, 2, 0, 1024 * MiB, random(50)), // declares 1 GiB
+            frag(1, 3, 0, 100, random(50)), // starts...
+            frag(2, 3, 7, 100, random(50)), // ...and jumps
+            frag(3, 4, 0, 64, random(64)), // whole, but not UTF-8 text
+          ];
+          for (const f of garbage) raw.send(f);
+          const ask = new TextEncoder().encode(
+            JSON.stringify([[
+              Kind.ASK,
+              5,
+              "/user/echo",
+              "still fine",
+              5000,
+              newTraceparent(),
+            ]]),
+          );
+          raw.send(frag(1, 9, 0, ask.length, ask.subarray(0, 20)));
+          raw.send(frag(2, 9, 1, ask.length, ask.subarray(20)));
+          while (replies.length === 0) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          assertEquals(replies[0].slice(0, 3), [Kind.REPLY, 5, {
+            node: "c",
+            echo: "still fine",
+          }]);
+          const after = await ref("stats").ask<
+            { framesDropped: number; fragmentsDropped: number }
+          >({});
+          // Six frames dropped (the one that started well was not), five
+          // of them refused as fragments; the last was whole but not text.
+          assertEquals(after.framesDropped - before.framesDropped, 6);
+          assertEquals(after.fragmentsDropped - before.fragmentsDropped, 5);
+          raw.close();
+          await new Promise((r) => raw.onclose = r);
+          assertEquals(await ref("echo").ask("and the real link"), {
+            node: "c",
+            echo: "and the real link",
+          });
+          assertEquals(trouble, []);
+        },
+      );
+    } finally {
+      for (const p of procs) p.kill("SIGTERM");
+      await Promise.all(procs.map((p) => p.done()));
+      await cluster.close();
+      await system.shutdown({ deadlineMs: 1000 });
+    }
+  },
+});

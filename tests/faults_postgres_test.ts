@@ -9,7 +9,10 @@
  * kernel and interpreter state.
  */
 import { startCluster } from "./support/cluster.ts";
-import { findPostgresBin, startExternalPostgres } from "./support/external_pg.ts";
+import {
+  findPostgresBin,
+  startExternalPostgres,
+} from "./support/external_pg.ts";
 import { eventually } from "./support/eventually.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
@@ -23,8 +26,9 @@ interface Outcome {
 }
 
 Deno.test({
-  name:
-    "fault: Postgres stopped 10 s under traffic: quick 503s, no 500, reconnects, nothing lost, sessions keep running",
+  name: bin
+    ? "fault: Postgres stopped 10 s under traffic: quick 503s, no 500, reconnects, nothing lost, sessions keep running"
+    : "fault: Postgres outage (skipped: needs Debian's postgresql package, apt-get install postgresql)",
   ignore: bin === undefined,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -75,14 +79,21 @@ Deno.test({
         }
         outcomes.push({ what, status, ms: performance.now() - t0, phase: p });
         if (Deno.env.get("TEST_LOGS")) {
-          console.log(`${(t0 - tStart).toFixed(0)} ${p} ${what} ${status} ${(performance.now() - t0).toFixed(0)} ms`);
+          console.log(
+            `${(t0 - tStart).toFixed(0)} ${p} ${what} ${status} ${
+              (performance.now() - t0).toFixed(0)
+            } ms`,
+          );
         }
         return status;
       };
       const traffic = (async () => {
         while (!stop) {
           const name = `outage-n${n++}`;
-          await timed("get", () => c.api("GET", "/session/outage-a", undefined, user));
+          await timed(
+            "get",
+            () => c.api("GET", "/session/outage-a", undefined, user),
+          );
           await timed("query", () => q("y = 1"));
           const s = await timed("create", () =>
             c.api("POST", "/session", {
@@ -93,8 +104,10 @@ Deno.test({
             }, user));
           if (s === 201) {
             acknowledged.push(name);
-            await timed("destroy", () =>
-              c.api("DELETE", `/session/${name}`, undefined, user));
+            await timed(
+              "destroy",
+              () => c.api("DELETE", `/session/${name}`, undefined, user),
+            );
           }
           await timed("admin", () => c.api("GET", "/x/admin/keypairs"));
           await new Promise((r) => setTimeout(r, 200));
@@ -131,12 +144,25 @@ Deno.test({
           JSON.stringify(tally(during))
         }; slowest ${Math.max(...during.map((o) => o.ms)).toFixed(0)} ms`,
       );
-      console.log(`after: statuses ${JSON.stringify(tally(outcomes.filter((o) => o.phase === "after")))}`);
+      console.log(
+        `after: statuses ${
+          JSON.stringify(tally(outcomes.filter((o) => o.phase === "after")))
+        }`,
+      );
       assert(during.length > 10, "traffic went on during the outage");
       for (const o of outcomes) {
         assert(o.status !== -1, `${o.what} got no answer (${o.phase})`);
-        assert(o.status < 500 || o.status === 503, `${o.what} answered ${o.status} (${o.phase})`);
-        assert(o.ms < 10_000, `${o.what} took ${o.ms.toFixed(0)} ms (${o.phase})`);
+        assert(
+          o.status < 500 || o.status === 503,
+          `${o.what} answered ${o.status} (${o.phase})`,
+        );
+        // Asked during the outage: a quick answer. In flight when it began
+        // (a destroy whose end is being stored): done once the database is back.
+        const bound = o.phase === "before" ? 20_000 : 6_000;
+        assert(
+          o.ms < bound,
+          `${o.what} took ${o.ms.toFixed(0)} ms (${o.phase})`,
+        );
       }
       assert(
         during.some((o) => o.status === 503),
@@ -149,7 +175,12 @@ Deno.test({
         assertEquals(res.status, 200, `session ${name} acknowledged but gone`);
         await res.body?.cancel();
       }
-      const info = await c.json<{ status: string }>("GET", "/session/outage-a", undefined, user);
+      const info = await c.json<{ status: string }>(
+        "GET",
+        "/session/outage-a",
+        undefined,
+        user,
+      );
       assertEquals(info.status, "RUNNING");
       const r = await (await q("print(x + 1)")).json();
       assertEquals(r.result.console, [["stdout", "42\n"]]);
@@ -162,6 +193,8 @@ Deno.test({
 
 function tally(os: Outcome[]): Record<string, number> {
   const t: Record<string, number> = {};
-  for (const o of os) t[`${o.what}:${o.status}`] = (t[`${o.what}:${o.status}`] ?? 0) + 1;
+  for (const o of os) {
+    t[`${o.what}:${o.status}`] = (t[`${o.what}:${o.status}`] ?? 0) + 1;
+  }
   return t;
 }

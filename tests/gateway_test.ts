@@ -432,7 +432,7 @@ dualTest(
         await signed(s, "/session/x", { key: INACTIVE }),
         401,
         "auth-failed",
-        "Access key not found",
+        "Access key is inactive",
       );
       const wrong = { accessKey: USER.accessKey, secretKey: "not-the-secret" };
       await expectProblem(
@@ -1171,7 +1171,7 @@ dualTest(
         await signed(s, "/session/none-yet", { key: kp }),
         401,
         "auth-failed",
-        "Access key not found",
+        "Access key is inactive",
       );
       await expectProblem(
         await signed(s, "/x/admin/keypairs", {

@@ -314,3 +314,35 @@ Deno.test({
     await client.close();
   }
 });
+
+Deno.test({
+  name:
+    "kernel edges: nothing in a kernel can ptrace pid 1; a user's own child still can be traced",
+  ignore: !engine,
+}, async () => {
+  const client = await kernel("python");
+  try {
+    const r = await client.exec(
+      "query",
+      [
+        "import ctypes, os, subprocess",
+        "libc = ctypes.CDLL(None, use_errno=True)",
+        "def attach(pid):",
+        "    r = libc.ptrace(16, pid, 0, 0)  # PTRACE_ATTACH",
+        "    return 'ok' if r == 0 else os.strerror(ctypes.get_errno())",
+        "child = subprocess.Popen(['sleep', '30'])",
+        "print(attach(1), attach(child.pid), sep='|')",
+        "child.kill()",
+        // A shell started by the runner inherits the filter as well.
+        "print(subprocess.run(['python3', '-c', 'import ctypes,os; l=ctypes.CDLL(None,use_errno=True); l.ptrace(16,1,0,0); print(os.strerror(ctypes.get_errno()))'], capture_output=True, text=True).stdout.strip())",
+      ].join("\n"),
+    );
+    assertEquals(
+      r.stdout,
+      "Operation not permitted|ok\nOperation not permitted\n",
+      r.stderr,
+    );
+  } finally {
+    await client.close();
+  }
+});

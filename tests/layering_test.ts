@@ -5,6 +5,7 @@
  * - `actors/runtime/` imports nothing outside itself (npm packages aside);
  * - `actors/cluster/` imports no domain (manager, agent, protocol, routes,
  *   policies, images);
+ * - `actors/telemetry/` imports only itself and `actors/runtime/`;
  * - `policies/` imports only `policies/`;
  * - nothing under `actors/` imports `routes/`;
  * - `actors/agent/` never imports `actors/manager/`, nor the reverse (what
@@ -71,6 +72,12 @@ const RULES: Rule[] = [
     name: "actors/runtime imports only itself",
     applies: under("actors/runtime/"),
     forbids: (t) => !t.startsWith("actors/runtime/"),
+  },
+  {
+    name: "actors/telemetry imports only itself and the runtime",
+    applies: under("actors/telemetry/"),
+    forbids: (t) =>
+      !t.startsWith("actors/telemetry/") && !t.startsWith("actors/runtime/"),
   },
   {
     name: "actors/cluster imports no domain",

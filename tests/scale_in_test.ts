@@ -4,67 +4,25 @@
  * minimum; scaling in with one agent hosting a protected session
  * (`config.scale_in_protected`) and one idle agent stops only the idle one
  * and only drains the other (no new sessions, never stopped); an admin's stop still
- * stops the protected one. And SIGTERM to a busy agent drains it: its
- * session runs on until it ends, then the agent exits.
+ * stops the protected one, and its session ends at once with that reason.
+ * And SIGTERM to a busy agent drains it: its session runs on until it ends,
+ * then the agent exits. (More: tests/autoscaler_*_test.ts.)
  */
-import { startCluster, type TestCluster } from "./support/cluster.ts";
+import { startCluster } from "./support/cluster.ts";
 import { eventually } from "./support/eventually.ts";
-import { assert, assertEquals } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { stdoutOf } from "./api_helpers_test.ts";
 import { containersOf } from "../actors/agent/_e2e_support.ts";
-
-interface AgentView {
-  id: string;
-  status: string;
-  schedulable: boolean;
-}
-interface Info {
-  sessionId: string;
-  status: string;
-  statusInfo: string | null;
-  agentId: string | null;
-  kernelId: string | null;
-}
+import {
+  agent,
+  removeContainersWithPrefix,
+  session,
+  testPrefix,
+} from "./support/scaling.ts";
 
 const SMALL_AGENT = ["--cpu", "1", "--mem", String(2 * 1024 ** 3)];
 
-const agents = (c: TestCluster) =>
-  c.json<{ agents: AgentView[] }>("GET", "/x/admin/agents").then((r) =>
-    r.agents
-  );
-
-const agent = (c: TestCluster, id: string) =>
-  agents(c).then((l) => l.find((a) => a.id === id));
-
-const info = (c: TestCluster, name: string) =>
-  c.json<Info>("GET", `/session/${name}`);
-
-/** Removes containers of agents the manager's driver started (ids with `prefix`). */
-async function removeContainersWithPrefix(prefix: string): Promise<void> {
-  const out = await new Deno.Command("docker", {
-    args: [
-      "ps",
-      "-a",
-      "--filter",
-      "label=ai.backend.agent-id",
-      "--format",
-      '{{.ID}} {{.Label "ai.backend.agent-id"}}',
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const ids = new TextDecoder().decode(out.stdout).split("\n")
-    .map((l) => l.split(" "))
-    .filter(([, agentId]) => agentId?.startsWith(prefix))
-    .map(([id]) => id);
-  if (ids.length) {
-    await new Deno.Command("docker", {
-      args: ["rm", "-f", ...ids],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-  }
-}
+const info = session;
 
 Deno.test({
   name: "scale-in: the idle agent stops, the protected one stays",
@@ -72,7 +30,7 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     const c = await startCluster({ agents: 0 });
-    const prefix = `as${crypto.randomUUID().slice(0, 6)}`;
+    const prefix = testPrefix();
     const config = {
       enabled: true,
       minAgents: 2,
@@ -122,10 +80,16 @@ Deno.test({
           ...config,
           minAgents: 0,
         });
-        await eventually("the idle agent to leave", async () => {
+        const left = await eventually("the idle agent to leave", async () => {
           const a = await agent(c, idle);
           return a && a.status !== "ALIVE" ? a : undefined;
         });
+        // Stopped on purpose: TERMINATED, with the reason, nothing counted.
+        assertEquals([left.status, left.numKernels], ["TERMINATED", 0]);
+        assertMatch(
+          left.statusInfo ?? "",
+          /^stopped by scale-in of group default/,
+        );
         // The decision that stopped the idle agent drained the protected
         // one (no new sessions) and did not stop it.
         const st = await c.json<{
@@ -151,15 +115,20 @@ Deno.test({
         async () => {
           const res = await c.api("POST", `/x/admin/agents/${busy}/stop`);
           assertEquals(res.status, 204, await res.text());
-          await eventually("the busy agent to be gone", async () => {
+          // Ended by the stop itself, not after the 30 s rejoin grace.
+          const s = await info(c, "keep-me");
+          assertEquals(
+            [s.status, s.statusInfo],
+            ["ERROR", "agent stopped by an administrator"],
+          );
+          const a = await eventually("the busy agent to be gone", async () => {
             const a = await agent(c, busy);
             return a && a.status !== "ALIVE" ? a : undefined;
           });
-          const s = await eventually("keep-me to end", async () => {
-            const i = await info(c, "keep-me");
-            return ["ERROR", "TERMINATED"].includes(i.status) ? i : undefined;
-          });
-          assert(s.status !== "RUNNING");
+          assertEquals(
+            [a.status, a.statusInfo, a.numKernels],
+            ["TERMINATED", "agent stopped by an administrator", 0],
+          );
         },
       );
     } finally {

@@ -562,19 +562,6 @@ Deno.test("store: repositories against a real database", async (t) => {
         0.75,
       );
       assertEquals((await store.usage.sumForDay(kp.accessKey, day)).records, 0);
-
-      const v = await store.vfolders.create({
-        name: "data",
-        accessKey: kp.accessKey,
-        quota: 2 ** 32,
-      });
-      assertEquals([v.permission, v.quota, v.host], ["rw", 2 ** 32, "local"]);
-      await assertRejects(
-        () => store.vfolders.create({ name: "data", accessKey: kp.accessKey }),
-        AlreadyExistsError,
-      );
-      assertEquals(await store.vfolders.count(kp.accessKey), 1);
-      assert(await store.vfolders.delete(v.id));
     });
 
     await t.step(

@@ -24,6 +24,8 @@ import type {
 import { AgentMsg } from "../protocol/agent.ts";
 import { KernelActor } from "./kernel_actor.ts";
 import type { KernelHost, LaunchedKernel } from "./kernel_host.ts";
+import { containerSpan, createSpan } from "./telemetry.ts";
+import { pausedSlots } from "../../policies/cost/idle_pause.ts";
 
 export interface AgentOptions {
   id: string;
@@ -87,7 +89,15 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
   }
 
   override async preStart(): Promise<void> {
-    for (const k of await this.opts.host.adopt()) this.#hold(k);
+    const adopted = await this.opts.host.adopt();
+    for (const k of adopted) this.#hold(k);
+    if (adopted.length > 0) {
+      console.error(
+        `agent ${this.opts.id}: re-adopted ${adopted.length} running kernel${
+          adopted.length === 1 ? "" : "s"
+        } (state kept)`,
+      );
+    }
     this.opts.host.startPool?.();
     const self = this.ctx.self;
     this.#timer = setInterval(
@@ -133,7 +143,7 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     const msg = AgentMsg.parse(raw);
     switch (msg.type) {
       case "kernel.create":
-        return await this.#create(msg);
+        return await createSpan(msg, this.opts.id, () => this.#create(msg));
       case "kernel.destroy":
         return await this.#destroy(msg.kernelId);
       case "kernel.list":
@@ -142,6 +152,10 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
         return await this.opts.host.imageDetails?.() ?? [];
       case "kernel.logs":
         return await this.#logs(msg.kernelId);
+      case "kernel.pause":
+        return await this.#pause(msg.kernelId, true);
+      case "kernel.resume":
+        return await this.#pause(msg.kernelId, false);
       case "agent.drain":
         this.#draining = msg.draining;
         return { draining: this.#draining };
@@ -234,15 +248,20 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
         );
       }
     }
-    const kernel = await this.opts.host.launch({
-      sessionId: msg.sessionId,
-      kernelId: msg.kernelId,
-      image: msg.image,
-      slots: msg.slots,
-      environ: msg.environ,
-      mounts: msg.mounts,
-      owner: ownerAddress(msg.owner),
-    });
+    const kernel = await containerSpan(
+      msg,
+      this.opts.id,
+      () =>
+        this.opts.host.launch({
+          sessionId: msg.sessionId,
+          kernelId: msg.kernelId,
+          image: msg.image,
+          slots: msg.slots,
+          environ: msg.environ,
+          mounts: msg.mounts,
+          owner: ownerAddress(msg.owner),
+        }),
+    );
     this.#hold(kernel);
     return { containerId: kernel.containerId };
   }
@@ -262,7 +281,9 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
       { name: kernel.kernelId },
     );
     this.ctx.watch(ref);
-    this.#kernels.set(kernel.kernelId, { kernel, ref, slots: kernel.slots });
+    // An adopted frozen kernel holds its memory only, as before the restart.
+    const slots = kernel.paused ? pausedSlots(kernel.slots) : kernel.slots;
+    this.#kernels.set(kernel.kernelId, { kernel, ref, slots });
   }
 
   override onTerminated(t: { ref: ActorRef }): void {
@@ -282,6 +303,41 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     await this.ctx.stop(held.ref);
     await this.opts.host.destroy(held.kernel);
     return { stats };
+  }
+
+  /**
+   * Freezes or thaws a kernel. Frozen, it holds its memory only: the
+   * manager gave its other slots to others meanwhile, so a thaw first
+   * checks they fit again. Failures are refusals (the agent carries on).
+   */
+  async #pause(kernelId: string, pause: boolean): Promise<{ paused: boolean }> {
+    const held = this.#kernels.get(kernelId);
+    const host = this.opts.host;
+    if (!held) throw new KernelPauseRefused(`no kernel ${kernelId} here`);
+    if (!host.pause || !host.resume) {
+      throw new KernelPauseRefused(`agent ${this.opts.id} cannot pause`);
+    }
+    const full = held.kernel.slots;
+    if (!pause) {
+      const free = this.#free();
+      for (const [slot, amount] of Object.entries(full)) {
+        const more = amount - (held.slots[slot] ?? 0);
+        if (more > (free[slot] ?? 0) + 1e-9) {
+          throw new KernelPauseRefused(
+            `no room on agent ${this.opts.id} to resume: ${slot} needs ${more}, free ${
+              free[slot] ?? 0
+            }`,
+          );
+        }
+      }
+    }
+    try {
+      await (pause ? host.pause(held.kernel) : host.resume(held.kernel));
+    } catch (e) {
+      throw new KernelPauseRefused(e instanceof Error ? e.message : String(e));
+    }
+    held.slots = pause ? pausedSlots(full) : { ...full };
+    return { paused: pause };
   }
 
   /**
@@ -328,6 +384,12 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
       storageHosts: o.storageHosts?.() ?? [],
     };
   }
+}
+
+/** A pause or resume this agent cannot do: an answer, not a failure of the agent. */
+class KernelPauseRefused extends Error {
+  override name = "KernelPauseRefused";
+  readonly problemType = "service-unavailable";
 }
 
 function ownerAddress(owner: unknown): { node: string; path: string } {

@@ -47,9 +47,16 @@ export interface DockerHostOptions {
   poolSize: number;
   /** Image names or aliases kept warm. */
   poolImages: string[];
+  /**
+   * Host memory idle pool containers may hold (bytes); the pool grows by
+   * demand within it. @default {1 GiB when poolSize > 0, else 0: no pool}
+   */
+  poolBudget?: number;
   /** Caps on offered slots; default: the machine's cores and memory less 1 GiB. */
   cpu?: number;
   mem?: number;
+  /** The engine's socket. @default {"/var/run/docker.sock"} */
+  dockerSocket?: string;
 }
 
 interface Private {
@@ -88,7 +95,9 @@ export class DockerKernelHost implements KernelHost {
 
   static async create(opts: DockerHostOptions): Promise<DockerKernelHost> {
     await Deno.mkdir(opts.dataDir, { recursive: true });
-    const docker = await DockerClient.connect();
+    const docker = await DockerClient.connect({
+      socketPath: opts.dockerSocket,
+    });
     const gpus = new GpuAllocator(
       await discoverGpus({ nvidiaSmiPath: opts.nvidiaSmi }),
     );
@@ -100,12 +109,13 @@ export class DockerKernelHost implements KernelHost {
         targets[ref] = opts.poolSize;
       }
     }
-    if (Object.keys(targets).length) {
+    const budget = opts.poolBudget ?? (opts.poolSize > 0 ? 1 << 30 : 0);
+    if (budget > 0) {
       host.#pool = new WarmPool({
         launcher: host.#launcher,
         targets,
         slots: { ...DEFAULT_KERNEL_SLOTS },
-        capacity: poolCapacity(host.#capacity, opts.poolSize),
+        budget,
         onError: (image, e) =>
           console.error(
             `agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`,
@@ -133,10 +143,9 @@ export class DockerKernelHost implements KernelHost {
     return { ...this.#capacity };
   }
 
-  /** What the pool holds counts as taken until it is handed out. */
-  poolHeld(): Record<string, number> {
-    const held = this.#pool?.held ?? { cpu: 0, mem: 0 };
-    return { cpu: held.cpu, mem: held.mem };
+  /** Host memory the warm pool's idle containers hold (estimate, bytes). */
+  poolHeldBytes(): number {
+    return this.#pool?.heldBytes ?? 0;
   }
 
   plugins(): Record<string, unknown> {
@@ -185,16 +194,15 @@ export class DockerKernelHost implements KernelHost {
       : [];
     let launched: Launched | null = null;
     try {
-      const identity = {
-        kernelId: req.kernelId,
-        sessionId: req.sessionId,
-        owner: JSON.stringify(req.owner),
-      };
-      if (
-        gpuIds.length === 0 && req.mounts.length === 0 &&
-        Object.keys(req.environ).length === 0
-      ) {
-        launched = await this.#pool?.take(image, slots, identity) ?? null;
+      // Any size starts warm (the pool resizes); GPUs and bind mounts cannot
+      // be added to a running container, so those sessions launch cold.
+      if (gpuIds.length === 0 && req.mounts.length === 0) {
+        launched = await this.#pool?.take(image, slots, {
+          kernelId: req.kernelId,
+          sessionId: req.sessionId,
+          owner: req.owner,
+          gpuIds,
+        }, { environ: req.environ, scratchBytes: req.scratchBytes }) ?? null;
       }
       const fromPool = launched !== null;
       if (!launched) {
@@ -206,18 +214,22 @@ export class DockerKernelHost implements KernelHost {
           gpuIds,
           mounts: req.mounts,
           environ: req.environ,
+          quotaBytes: req.scratchBytes,
         });
       }
-      await writeKernelRecord(launched.dirs, {
-        kernelId: req.kernelId,
-        sessionId: req.sessionId,
-        owner: req.owner,
-        image,
-        slots,
-        gpuIds,
-        containerId: launched.containerId,
-        fromPool,
-      });
+      // A pool take wrote the record already (pool/warm_pool.ts).
+      if (!fromPool) {
+        await writeKernelRecord(launched.dirs, {
+          kernelId: req.kernelId,
+          sessionId: req.sessionId,
+          owner: req.owner,
+          image,
+          slots,
+          gpuIds,
+          containerId: launched.containerId,
+          fromPool,
+        });
+      }
     } catch (e) {
       this.#gpus.release(req.kernelId);
       if (launched) {
@@ -279,7 +291,9 @@ export class DockerKernelHost implements KernelHost {
         );
         continue;
       }
-      const running = c.State === "running";
+      // A paused kernel (suspended session) is adopted too, and stays paused.
+      const paused = c.State === "paused";
+      const running = c.State === "running" || paused;
       if (!rec || !running || !rec.record.kernelId || !rec.record.owner) {
         await this.#docker.removeContainer(c.Id, { force: true }).catch(() =>
           undefined
@@ -292,8 +306,11 @@ export class DockerKernelHost implements KernelHost {
         continue;
       }
       try {
+        // The runner must answer the re-attach ping: thaw it meanwhile.
+        if (paused) await this.#docker.unpauseContainer(c.Id);
         const stream = await this.#docker.attach(c.Id);
         const connection = await KernelConnection.reattach(stream);
+        if (paused) await this.#docker.pauseContainer(c.Id);
         const r = rec.record as {
           kernelId: string;
           sessionId: string;
@@ -320,6 +337,7 @@ export class DockerKernelHost implements KernelHost {
             gpuIds,
           ),
         );
+        if (paused) adopted[adopted.length - 1].paused = true;
       } catch (e) {
         console.error(
           `agent ${this.opts.agentId}: cannot re-adopt ${
@@ -399,11 +417,41 @@ export class DockerKernelHost implements KernelHost {
     };
   }
 
+  /** Docker pause; a container already paused is fine. */
+  async pause(kernel: LaunchedKernel): Promise<void> {
+    await this.#freeze(kernel, true);
+  }
+
+  /** Docker unpause; a container not paused is fine. */
+  async resume(kernel: LaunchedKernel): Promise<void> {
+    await this.#freeze(kernel, false);
+  }
+
+  async #freeze(kernel: LaunchedKernel, pause: boolean): Promise<void> {
+    const id = kernel.containerId;
+    try {
+      if (pause) await this.#docker.pauseContainer(id);
+      else await this.#docker.unpauseContainer(id);
+    } catch (e) {
+      // Already in that state (fine; engines answer 409 or 500 for it),
+      // or not running at all (not fine).
+      if (!(e instanceof DockerError)) throw e;
+      const state = (await this.#docker.inspectContainer(id)).State as {
+        Running: boolean;
+        Paused?: boolean;
+      };
+      if (!state.Running || Boolean(state.Paused) !== pause) throw e;
+    }
+    kernel.paused = pause;
+  }
+
   async destroy(kernel: LaunchedKernel): Promise<void> {
     const p = this.#private.get(kernel);
     this.#gpus.release(kernel.kernelId);
     if (!p) return;
     await p.meter.stop();
+    // A frozen container cannot act on the stop signal: thaw it first.
+    if (kernel.paused) await this.resume(kernel).catch(() => undefined);
     await this.#launcher.destroy(p.launched);
   }
 
@@ -428,23 +476,6 @@ export class DockerKernelHost implements KernelHost {
       throw e;
     }
   }
-}
-
-/**
- * What the warm pool may hold: a quarter of the machine, but never less
- * than `poolSize` standard kernels, or a small machine (2 cores: a quarter
- * is half a core) would never keep a single warm container. Idle pool
- * containers only burn memory, not CPU, so this overcommit is harmless.
- */
-export function poolCapacity(
-  machine: Record<string, number>,
-  poolSize: number,
-): { cpu: number; mem: number } {
-  const n = Math.max(0, poolSize);
-  return {
-    cpu: Math.max(machine.cpu / 4, n * DEFAULT_KERNEL_SLOTS.cpu),
-    mem: Math.max(machine.mem / 4, n * DEFAULT_KERNEL_SLOTS.mem),
-  };
 }
 
 /**

@@ -12,11 +12,13 @@
  */
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
+import { fromBase64, toBase64 } from "../protocol/base64.ts";
 import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
 import { FILE_CHUNK_BYTES, KernelMsg } from "../protocol/agent.ts";
 import type { KernelGone, RunEvent } from "../protocol/manager.ts";
 import type { KernelEnd } from "./kernel_host.ts";
 import { ChannelRelay } from "./channel_relay.ts";
+import { runTrace } from "./telemetry.ts";
 
 type OwnerMsg = RunEvent | KernelGone;
 
@@ -108,9 +110,11 @@ export class KernelActor
   async #handle(msg: KernelMsg): Promise<unknown> {
     switch (msg.type) {
       case "exec": {
+        // The run's span (telemetry.ts); its traceparent goes into the run's env.
+        const trace = runTrace(this.kernelId, msg, this.ctx.traceparent);
         const run = this.conn.exec(msg.code, {
           mode: msg.mode,
-          opts: msg.opts,
+          opts: { ...msg.opts, traceparent: trace.traceparent },
         });
         const runId = msg.runId;
         this.#runs.set(runId, run);
@@ -123,9 +127,14 @@ export class KernelActor
             runId,
             ev: ev as RunEvent["ev"],
           });
-          if (ev.ev === "done") this.#runs.delete(runId);
+          if (ev.ev === "done") {
+            this.#runs.delete(runId);
+            const d = ev as { status?: string; exitCode?: number };
+            trace.done(d.status ?? "finished", d.exitCode);
+          }
         };
         run.done.catch((err: unknown) => {
+          trace.done("failed", 137, err);
           // A dead runner: `runner-died` ends the run, saying why.
           if (this.conn.isDead) return;
           owner.tell({
@@ -159,14 +168,14 @@ export class KernelActor
         const mode = typeof msg.mode === "string"
           ? parseInt(msg.mode, 8)
           : msg.mode;
-        const data = decodeBase64(msg.data);
+        const data = fromBase64(msg.data);
         if (msg.offset === undefined) await this.conn.put(msg.path, data, mode);
         else await this.conn.putRange(msg.path, msg.offset, data, mode);
         return { ok: true };
       }
       case "get": {
         if (msg.offset === undefined && msg.length === undefined) {
-          return { data: encodeBase64(await this.conn.get(msg.path)) };
+          return { data: toBase64(await this.conn.get(msg.path)) };
         }
         const r = await this.conn.getRange(
           msg.path,
@@ -174,7 +183,7 @@ export class KernelActor
           msg.length ?? FILE_CHUNK_BYTES,
         );
         return {
-          data: encodeBase64(r.data),
+          data: toBase64(r.data),
           offset: r.offset,
           size: r.size,
           eof: r.eof,
@@ -207,19 +216,4 @@ export class KernelActor
         return await this.stats();
     }
   }
-}
-
-function encodeBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function decodeBase64(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

@@ -21,6 +21,8 @@ export interface LaunchedKernel {
   /** The session actor to report run events to. */
   owner: { node: string; path: string };
   conn: KernelConnection;
+  /** Its container is frozen (`pause`); an adopted kernel may come back paused. */
+  paused?: boolean;
 }
 
 export interface LaunchRequest {
@@ -31,6 +33,8 @@ export interface LaunchRequest {
   environ: Record<string, string>;
   mounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
   owner: { node: string; path: string };
+  /** Limit of the kernel's work dir (scratch quota), bytes. @default {the agent's} */
+  scratchBytes?: number;
 }
 
 /** How a kernel's container ended on its own, for the session's status info. */
@@ -65,6 +69,10 @@ export interface KernelHost {
    * own reason, used when the container tells nothing better.
    */
   ended?(kernel: LaunchedKernel, fallback: string): Promise<KernelEnd>;
+  /** Freezes the kernel's container (its memory stays, its processes stop); idempotent. */
+  pause?(kernel: LaunchedKernel): Promise<void>;
+  /** Thaws a frozen kernel container; idempotent. */
+  resume?(kernel: LaunchedKernel): Promise<void>;
   /** The kernel container's own log (`backend.ai logs`); "" when it has none. */
   logs?(kernel: LaunchedKernel): Promise<string>;
   /** Begin keeping warm containers (called once adoption is done). */

@@ -28,6 +28,9 @@ import { StorageSight } from "./storage_sight.ts";
 import { enableScratchQuota } from "./kernel/workdir.ts";
 import { parseBinarySize } from "../../policies/slots.ts";
 import { STORAGE_PATH } from "../protocol/storage.ts";
+import { captureConsole } from "../telemetry/mod.ts";
+import { agentMetrics } from "./telemetry.ts";
+import { ManagerLink, refusalLine } from "./manager_link.ts";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -42,6 +45,8 @@ export interface AgentConfig {
   poolSize: number;
   /** Images kept warm. */
   poolImages: string[];
+  /** Host memory idle pool containers may hold (`--pool-budget`, bytes); unset: the host's default. */
+  poolBudget?: number;
   nvidiaSmi: string;
   /** Cap the slots this agent offers (cpu count, mem bytes). */
   cpu?: number;
@@ -49,6 +54,10 @@ export interface AgentConfig {
   drainDeadlineMs: number;
   /** Limit of each kernel's /home/work (bytes; 0 = no scratch quota). */
   scratchQuota: number;
+  /** The Docker engine's socket (`--docker-socket`, `DOCKER_HOST=unix://...`). */
+  dockerSocket?: string;
+  /** Port of this agent's `GET /metrics` on 127.0.0.1 (`--metrics-port`, `AGENT_METRICS_PORT`); unset: none. */
+  metricsPort?: number;
 }
 
 export function parseAgentConfig(
@@ -66,11 +75,14 @@ export function parseAgentConfig(
       region: { type: "string" },
       pool: { type: "string" },
       "pool-images": { type: "string" },
+      "pool-budget": { type: "string" },
       "nvidia-smi": { type: "string" },
       cpu: { type: "string" },
       mem: { type: "string" },
       "drain-deadline": { type: "string" },
       "scratch-quota": { type: "string" },
+      "docker-socket": { type: "string" },
+      "metrics-port": { type: "string" },
     },
     strict: true,
   });
@@ -93,6 +105,7 @@ export function parseAgentConfig(
     poolImages: (values["pool-images"] ?? env.POOL_IMAGES ?? "python").split(
       ",",
     ).filter(Boolean),
+    poolBudget: optionalSize(values["pool-budget"] ?? env.POOL_BUDGET),
     nvidiaSmi: values["nvidia-smi"] ?? env.NVIDIA_SMI ?? "nvidia-smi",
     cpu: values.cpu ? Number(values.cpu) : undefined,
     mem: values.mem ? Number(values.mem) : undefined,
@@ -100,6 +113,13 @@ export function parseAgentConfig(
     scratchQuota: parseBinarySize(
       values["scratch-quota"] ?? env.SCRATCH_QUOTA ?? "4g",
     ),
+    metricsPort: metricsPortOf(
+      values["metrics-port"] ?? env.AGENT_METRICS_PORT,
+    ),
+    dockerSocket: values["docker-socket"] ??
+      (env.DOCKER_HOST?.startsWith("unix://")
+        ? env.DOCKER_HOST.slice("unix://".length)
+        : undefined),
   };
 }
 
@@ -119,14 +139,21 @@ export async function startAgent(config: AgentConfig) {
     nvidiaSmi: config.nvidiaSmi,
     poolSize: config.poolSize,
     poolImages: config.poolImages,
+    poolBudget: config.poolBudget,
     cpu: config.cpu,
     mem: config.mem,
+    dockerSocket: config.dockerSocket,
   });
   const system = new ActorSystem({ nodeId: config.id });
-  const cluster = new Cluster(system, { secret: config.clusterSecret });
+  const link = new ManagerLink(config.id, managerUrl);
+  const cluster = new Cluster(system, {
+    secret: config.clusterSecret,
+    log: link.log,
+  });
   system.setTransport(cluster);
   cluster.registerSchema(AGENT_PATHS.agent, AgentMsg.or(KernelMsg));
   const managerNode = await cluster.dial(managerUrl);
+  link.joined();
   const registry = system.refFor<RegistryMsg>({
     node: managerNode,
     path: "/user/manager/agents",
@@ -139,7 +166,7 @@ export async function startAgent(config: AgentConfig) {
   const options = {
     storageHosts: () => sight.visible(),
     id: config.id,
-    addr: managerUrl,
+    addr: await link.ownAddress(),
     region: config.region,
     scalingGroup: config.scalingGroup,
     version: AGENT_VERSION,
@@ -174,8 +201,9 @@ export async function startAgent(config: AgentConfig) {
     })`,
   );
 
-  async function stop(): Promise<void> {
-    registry.tell({ type: "agent.leave", id: config.id });
+  /** Leaves the cluster (saying why, for the manager's statusInfo) and shuts down. */
+  async function stop(reason?: string): Promise<void> {
+    registry.tell({ type: "agent.leave", id: config.id, reason });
     await new Promise((r) => setTimeout(r, 100));
     sight.stop();
     await system.shutdown({ deadlineMs: 5000 });
@@ -189,6 +217,7 @@ export async function startAgent(config: AgentConfig) {
     while (current.kernelCount > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
     }
+    let why = "left after draining (SIGTERM): its kernels had ended";
     if (current.kernelCount > 0) {
       // Past the deadline: end the kernels rather than orphan their
       // containers; each session is told why (and ends with its usage).
@@ -196,12 +225,15 @@ export async function startAgent(config: AgentConfig) {
         type: "retire-all",
         reason: `agent ${config.id} stopped at its drain deadline`,
       });
+      why = `left at its drain deadline (SIGTERM, --drain-deadline ${
+        config.drainDeadlineMs / 1000
+      } s): its kernels were ended`;
       const grace = Date.now() + 10_000;
       while (current.kernelCount > 0 && Date.now() < grace) {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    await stop();
+    await stop(why);
   }
 
   return {
@@ -216,8 +248,29 @@ export async function startAgent(config: AgentConfig) {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const config = parseAgentConfig(args);
-  const node = await startAgent(config);
+  captureConsole(); // LOG_FORMAT=json: every line one JSON event
+  let config: AgentConfig;
+  let node: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    config = parseAgentConfig(args);
+  } catch (e) {
+    // A wrong flag is one line, not a stack.
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(msg.startsWith("agent:") ? msg : `agent: ${msg}`);
+    Deno.exit(2);
+  }
+  try {
+    node = await startAgent(config);
+  } catch (e) {
+    const line = refusalLine(config.id, config.manager, e);
+    if (line === undefined) throw e;
+    console.error(line);
+    Deno.exit(1);
+  }
+  await agentMetrics(
+    node,
+    config.metricsPort === undefined ? undefined : { port: config.metricsPort },
+  );
   let draining = false;
   Deno.addSignalListener("SIGTERM", () => {
     if (draining) {
@@ -234,4 +287,39 @@ export async function run(args: string[]): Promise<void> {
   });
   Deno.addSignalListener("SIGINT", () => Deno.exit(0));
   Deno.addSignalListener("SIGQUIT", () => Deno.exit(0));
+  exitWithParent(Deno.env.get("BAI_EXIT_WITH_PARENT"), config.id);
+}
+
+/** A binary size flag (`4g`, `512m`, bytes), or undefined when not given. */
+function optionalSize(raw: string | undefined): number | undefined {
+  return raw === undefined || raw === "" ? undefined : parseBinarySize(raw);
+}
+
+function metricsPortOf(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`agent: invalid --metrics-port: ${raw}`);
+  }
+  return port;
+}
+
+/**
+ * The local agent of `deno task start` goes when its parent goes, however
+ * that died (a kill -9 included), as after SIGINT: containers are left for
+ * the next start's agent to re-adopt. Otherwise an orphaned agent of a
+ * killed cluster would keep dialing a manager that is not coming back, and
+ * hold its kernels' streams beside the new agent. `BAI_EXIT_WITH_PARENT`
+ * names the parent's pid.
+ */
+function exitWithParent(raw: string | undefined, id: string): void {
+  const parent = Number(raw);
+  if (!raw || !Number.isInteger(parent) || parent <= 1) return;
+  const timer = setInterval(() => {
+    if (Deno.ppid !== parent) {
+      console.error(`agent ${id}: its parent (pid ${parent}) is gone; exiting`);
+      Deno.exit(0);
+    }
+  }, 500);
+  Deno.unrefTimer(timer);
 }

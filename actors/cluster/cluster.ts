@@ -25,18 +25,11 @@ import type {
   ActorSystemApi,
   Address,
   AskOptions,
-  StopReason,
   Transport,
 } from "../runtime/types.ts";
 import type { BackoffOptions } from "./backoff.ts";
-import { ClusterBackpressureError, NodeUnreachableError } from "./errors.ts";
 import type { FailureDetectorOptions } from "./failure_detector.ts";
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  encodeAsk,
-  encodeEnvelope,
-  encodeTell,
-} from "./framing.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeEnvelope } from "./framing.ts";
 import { DEFAULT_WINDOW_MS, importSecret, NonceCache } from "./handshake.ts";
 import { Inbound } from "./inbound.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES, type LinkOptions } from "./link.ts";
@@ -48,6 +41,7 @@ import {
 } from "./membership.ts";
 import { type ListenInfo, Peers } from "./peers.ts";
 import { CLOSE_LEAVE, Kind } from "./protocol.ts";
+import { Outbound } from "./outbound.ts";
 import { RemoteAsks } from "./remote_asks.ts";
 import { WatchTable } from "./remote_watch.ts";
 import { type MessageSchema, SchemaRegistry } from "./schemas.ts";
@@ -58,7 +52,6 @@ import {
   type PeerInfo,
   rateLimited,
 } from "./stats.ts";
-import { currentTraceparent } from "./trace.ts";
 
 export type { ListenInfo } from "./peers.ts";
 export type { ClusterStats, PeerInfo } from "./stats.ts";
@@ -125,8 +118,7 @@ export class Cluster implements Transport {
   readonly #watches: WatchTable;
   readonly #liveness: Liveness;
   readonly #peers: Peers;
-  readonly #maxMessageBytes: number;
-  readonly #defaultAskTimeoutMs: number;
+  readonly #outbound: Outbound;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closing = false;
 
@@ -141,9 +133,8 @@ export class Cluster implements Transport {
     this.incarnation = options.incarnation ?? Date.now();
     const heartbeatMs = options.heartbeatMs ?? 1000;
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.#maxMessageBytes = options.maxMessageBytes ??
+    const maxMessageBytes = options.maxMessageBytes ??
       Math.max(DEFAULT_MAX_MESSAGE_BYTES, maxFrameBytes);
-    this.#defaultAskTimeoutMs = options.defaultAskTimeoutMs ?? 5000;
     const log: ClusterLog = options.log ??
       ((level, msg) =>
         console.error(`[cluster ${this.nodeId}] ${level}: ${msg}`));
@@ -169,12 +160,12 @@ export class Cluster implements Transport {
       watches: this.#watches,
       liveness: this.#liveness,
       stats: this.stats,
-      maxMessageBytes: this.#maxMessageBytes,
+      maxMessageBytes,
       warn: rateLimited(log),
     });
     const linkOptions: LinkOptions = {
       maxFrameBytes,
-      maxMessageBytes: this.#maxMessageBytes,
+      maxMessageBytes,
       highWaterBytes: options.highWaterBytes,
       maxQueued: options.maxQueued,
       maxQueuedBytes: options.maxQueuedBytes,
@@ -206,6 +197,16 @@ export class Cluster implements Transport {
       log,
       closing: () => this.#closing,
       onLink: (link) => this.#liveness.linkUp(link),
+    });
+    this.#outbound = new Outbound({
+      nodeId: this.nodeId,
+      system,
+      members: this.#members,
+      asks: this.#asks,
+      watches: this.#watches,
+      stats: this.stats,
+      maxMessageBytes,
+      defaultAskTimeoutMs: options.defaultAskTimeoutMs ?? 5000,
     });
     system.setTransport(this);
     this.#ticker = setInterval(
@@ -352,130 +353,21 @@ export class Cluster implements Transport {
 
   /** {@link Transport.tell}: fire and forget to a remote ref. */
   tell(to: Address, msg: unknown): void {
-    if (to.node === this.nodeId) {
-      this.#system.deliver(to.path, msg);
-      return;
-    }
-    const link = this.#members.linkTo(to.node);
-    if (link === undefined) {
-      return this.#deadLetter(to, msg, "node-unreachable");
-    }
-    const tp = currentTraceparent();
-    const env = isTerminated(msg)
-      ? encodeEnvelope(
-        [Kind.TERMINATED, to.path, msg.ref.path, msg.reason, tp],
-        this.#maxMessageBytes,
-      )
-      : encodeTell(to.path, msg, tp, this.#maxMessageBytes);
-    if (!link.send(env, to.path)) {
-      return this.#deadLetter(to, msg, "backpressure");
-    }
-    this.stats.tellsOut++;
+    this.#outbound.tell(to, msg);
   }
 
   /** {@link Transport.ask}: request/response to a remote ref; fails fast when the node is not up. */
   ask(to: Address, msg: unknown, options: AskOptions = {}): Promise<unknown> {
-    if (to.node === this.nodeId) {
-      return this.#system.deliverAsk(to.path, msg, options);
-    }
-    const link = this.#members.linkTo(to.node);
-    if (link === undefined) {
-      return Promise.reject(
-        new NodeUnreachableError(to.node, to, this.#whyUnreachable(to.node)),
-      );
-    }
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const timeoutMs = Math.max(
-      1,
-      Math.floor(options.timeoutMs ?? this.#defaultAskTimeoutMs),
-    );
-    const id = this.#asks.nextId();
-    let env: string;
-    try {
-      env = encodeAsk(
-        id,
-        to.path,
-        msg,
-        timeoutMs,
-        currentTraceparent(),
-        this.#maxMessageBytes,
-      );
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (!link.send(env, to.path)) {
-      return Promise.reject(
-        new ClusterBackpressureError(to.node, link.queued, link.maxQueued),
-      );
-    }
-    this.stats.asksOut++;
-    return this.#asks.open(id, to, timeoutMs, options.signal);
+    return this.#outbound.ask(to, msg, options);
   }
 
   /** {@link Transport.watch}: a local `watcher` watches a remote `target`. */
   watch(target: Address, watcher: Address): void {
-    const m = this.#members.get(target.node);
-    if (m === undefined || m.status === "down") {
-      // Like Erlang's monitor on a dead node: Terminated right away.
-      this.#watches.alreadyDown(target);
-      return;
-    }
-    this.#watches.add(target, watcher);
-    this.#members.linkTo(target.node)?.sendUrgent(
-      encodeEnvelope([
-        Kind.WATCH,
-        target.path,
-        watcher.path,
-        currentTraceparent(),
-      ]),
-    );
+    this.#outbound.watch(target, watcher);
   }
 
   /** {@link Transport.unwatch}. */
   unwatch(target: Address, watcher: Address): void {
-    if (!this.#watches.remove(target, watcher)) return;
-    this.#members.linkTo(target.node)?.sendUrgent(
-      encodeEnvelope([
-        Kind.UNWATCH,
-        target.path,
-        watcher.path,
-        currentTraceparent(),
-      ]),
-    );
+    this.#outbound.unwatch(target, watcher);
   }
-
-  #whyUnreachable(node: string): string {
-    const m = this.#members.get(node);
-    if (m === undefined) return "unknown node";
-    return m.status === "down" ? "node down" : "node unreachable";
-  }
-
-  #deadLetter(
-    to: Address,
-    message: unknown,
-    reason: "node-unreachable" | "backpressure",
-  ): void {
-    this.stats.deadLetters++;
-    if (this.#members.hasListeners("deadLetter")) {
-      this.#members.emit("deadLetter", {
-        node: to.node,
-        path: to.path,
-        message,
-        reason,
-      });
-    }
-  }
-}
-
-function isTerminated(
-  msg: unknown,
-): msg is { type: "Terminated"; ref: Address; reason: StopReason } {
-  if (typeof msg !== "object" || msg === null) return false;
-  const m = msg as {
-    type?: unknown;
-    ref?: { path?: unknown };
-    reason?: unknown;
-  };
-  return m.type === "Terminated" && typeof m.ref?.path === "string" &&
-    typeof m.reason === "object";
 }

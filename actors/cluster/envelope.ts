@@ -111,6 +111,7 @@ export function checkEnvelope(raw: unknown): Envelope | undefined {
     }
     case Kind.HEARTBEAT:
     case Kind.PONG:
+    case Kind.PING:
       return n === 2 && num(e[1]) ? raw as Envelope : undefined;
     case Kind.LEAVE:
       return n === 2 && str(e[1], 1024) ? raw as Envelope : undefined;

@@ -23,6 +23,7 @@ const valid: unknown[][] = [
   [Kind.TERMINATED, "/w", "/t", { kind: "node-down", node: "n", x: 1 }, tp],
   [Kind.HEARTBEAT, 123.5],
   [Kind.PONG, 0],
+  [Kind.PING, -3],
   [Kind.LEAVE, "shutdown"],
 ];
 
@@ -87,7 +88,7 @@ Deno.test("envelope: every one-field mutation, shorter and longer, gets the zod 
     same([...env, "extra"]);
   }
   for (const junk of probes) same(junk);
-  for (let k = -1; k < 12; k++) same([k, "/a", 1, tp]);
+  for (let k = -1; k < 13; k++) same([k, "/a", 1, tp]);
 });
 
 Deno.test("envelope: random junk (seeded) gets the zod verdict", () => {
@@ -101,7 +102,7 @@ Deno.test("envelope: random junk (seeded) gets the zod verdict", () => {
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   for (let i = 0; i < 20_000; i++) {
     const len = Math.floor(rnd() * 7);
-    const env: unknown[] = [Math.floor(rnd() * 11)];
+    const env: unknown[] = [Math.floor(rnd() * 12)];
     for (let j = 1; j < len; j++) env.push(pick(probes));
     same(env);
   }

@@ -5,7 +5,7 @@
  * their sender; a message for a path with a registered schema is checked
  * against it (refs revived first); tells and asks are delivered with their
  * trace context; replies settle pending asks; watch traffic goes to the
- * watch table; heartbeats are answered.
+ * watch table; pings are answered.
  *
  * An ask from a peer is answered through a {@link RemoteReply} handed to
  * the system with the message (no promise, no second timer: the asker
@@ -161,7 +161,8 @@ export class Inbound {
         return;
       }
       case Kind.HEARTBEAT:
-        // The frame already counted as a sign of life; the answer measures the RTT.
+        return; // the frame already counted as a sign of life
+      case Kind.PING:
         link.sendUrgent(encodeEnvelope([Kind.PONG, env[1]]));
         return;
       case Kind.PONG:

@@ -19,6 +19,9 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
 } from "./framing.ts";
 import { Outbox, type OutboxOptions } from "./outbox.ts";
+import type { SocketInbox } from "./socket_inbox.ts";
+
+export { opened, SocketInbox } from "./socket_inbox.ts";
 
 /** Options of {@link Link}. */
 export interface LinkOptions extends OutboxOptions {
@@ -69,92 +72,6 @@ const NO_ENVELOPES: DecodedFrame = Object.freeze({
   invalid: 0,
   hasRefs: false,
 }) as DecodedFrame;
-
-/**
- * Buffers a socket's messages until someone takes them, so nothing is lost
- * between the handshake's `await`s and the link taking over the socket.
- */
-export class SocketInbox {
-  #queue: unknown[] = [];
-  #waiter: ((v: IteratorResult<unknown>) => void) | undefined;
-  #closed: { code: number; reason: string } | undefined;
-  #listener: ((data: unknown) => void) | undefined;
-  #onClose: ((code: number, reason: string) => void) | undefined;
-
-  constructor(readonly ws: WebSocket) {
-    ws.binaryType = "arraybuffer"; // fragments; the server side defaults to Blob
-    ws.onmessage = (e) => {
-      if (this.#listener) this.#listener(e.data);
-      else if (this.#waiter) {
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w({ value: e.data, done: false });
-      } else this.#queue.push(e.data);
-    };
-    ws.onclose = (e) => {
-      this.#closed = { code: e.code, reason: e.reason };
-      if (this.#waiter) {
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w({ value: undefined, done: true });
-      }
-      this.#onClose?.(e.code, e.reason);
-    };
-    ws.onerror = () => {}; // a close event follows; errors alone carry nothing useful
-  }
-
-  /** How the socket closed, once it has. */
-  get closed(): { code: number; reason: string } | undefined {
-    return this.#closed;
-  }
-
-  /** Next message, or undefined when the socket closed or `timeoutMs` passed first. */
-  next(timeoutMs: number): Promise<unknown | undefined> {
-    if (this.#queue.length) return Promise.resolve(this.#queue.shift());
-    if (this.#closed) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiter = undefined;
-        resolve(undefined);
-      }, timeoutMs);
-      this.#waiter = (r) => {
-        clearTimeout(timer);
-        resolve(r.done ? undefined : r.value);
-      };
-    });
-  }
-
-  /** Hand every further message (queued ones first) and the close to the new owner. */
-  takeOver(
-    onMessage: (data: unknown) => void,
-    onClose: (code: number, reason: string) => void,
-  ): void {
-    const queued = this.#queue;
-    this.#queue = [];
-    this.#listener = onMessage;
-    this.#onClose = onClose;
-    for (const m of queued) onMessage(m);
-    if (this.#closed) onClose(this.#closed.code, this.#closed.reason);
-  }
-}
-
-/** Wait until a dialed socket is open; false when it closed or timed out first. */
-export function opened(ws: WebSocket, timeoutMs: number): Promise<boolean> {
-  if (ws.readyState === WebSocket.OPEN) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(false), timeoutMs);
-    const onOpen = () => done(true);
-    const onClose = () => done(false);
-    function done(ok: boolean) {
-      clearTimeout(timer);
-      ws.removeEventListener("open", onOpen);
-      ws.removeEventListener("close", onClose);
-      resolve(ok);
-    }
-    ws.addEventListener("open", onOpen);
-    ws.addEventListener("close", onClose);
-  });
-}
 
 let nextLinkId = 1;
 
@@ -377,8 +294,12 @@ export class Link {
     }
   }
 
+  /**
+   * Flush on the next microtask, even while a drain poll is pending: that
+   * poll may wait on fragments only, and a small frame must not wait for it.
+   */
   #schedule() {
-    if (this.#flushScheduled || this.#drainTimer !== undefined) return;
+    if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(() => {
       this.#flushScheduled = false;

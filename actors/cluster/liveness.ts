@@ -5,7 +5,8 @@
  * and the failure detector (or a LEAVE, or a restart) makes it `down`
  * (watches of its actors fire node-down). Every half heartbeat a tick
  * checks the detectors, sends heartbeats, and drops stalled reassemblies;
- * the answers to heartbeats (PONG) give each link its round-trip time.
+ * every tenth beat is a PING, whose answer (PONG) gives the link its
+ * round-trip time.
  *
  * @module
  */
@@ -32,8 +33,8 @@ export interface LivenessDeps {
   readonly reassemblyStallMs: number;
 }
 
-/** Heartbeats that may be skipped (traffic flowed) before one is sent anyway, to sample the RTT. */
-const PROBE_EVERY_BEATS = 5;
+/** A link's RTT is sampled every this many beats (a PING, answered by a PONG). */
+const PROBE_EVERY_BEATS = 10;
 
 /** Up, unreachable, down; see the module doc. */
 export class Liveness {
@@ -140,7 +141,7 @@ export class Liveness {
     });
   }
 
-  /** A PONG: the answer to our heartbeat sent at `sentAt` (performance clock). */
+  /** A PONG: the answer to our PING sent at `sentAt` (performance clock). */
   onPong(link: Link, sentAt: number): void {
     const rtt = performance.now() - sentAt;
     if (rtt >= 0 && rtt < 600_000) {
@@ -155,13 +156,16 @@ export class Liveness {
    * previous beat skips its heartbeat: the peer's detector counts every
    * frame as a sign of life, so an agent's own 1 s status tells already do
    * the job (at most ~2 beats of silence, well inside the acceptable pause).
-   * Every fifth beat goes out anyway, so the RTT stays sampled under load.
+   * Every tenth beat of a link is a PING, sent whatever the traffic, so its
+   * RTT stays sampled (the probes of different links fall on different
+   * ticks, a thousand agents do not answer at once).
    */
   tick(): void {
     const now = performance.now();
     const beat = (this.#ticks++ & 1) === 0;
-    const probe = beat && (this.#ticks >> 1) % PROBE_EVERY_BEATS === 0;
+    const beatNo = this.#ticks >> 1;
     let hb: string | undefined;
+    let ping: string | undefined;
     for (const m of this.#d.members.all()) {
       if (m.status === "down") continue;
       if (!m.detector.isAvailable(now)) {
@@ -174,18 +178,21 @@ export class Liveness {
         }
       }
       const last = m.links[m.links.length - 1];
-      if (beat && last !== undefined) {
-        const sent = last.framesOut + last.queued;
-        const mark = this.#beatMarks.get(last);
-        if (probe || mark === undefined || mark === sent) {
-          hb ??= encodeEnvelope([Kind.HEARTBEAT, now]);
-          last.sendUrgent(hb);
-          this.#d.stats.heartbeatsOut++;
-          this.#beatMarks.set(last, sent + 1);
-        } else {
-          this.#beatMarks.set(last, sent);
-        }
+      if (!beat || last === undefined) continue;
+      const sent = last.framesOut + last.queued;
+      const mark = this.#beatMarks.get(last);
+      if ((beatNo + last.id) % PROBE_EVERY_BEATS === 0) {
+        ping ??= encodeEnvelope([Kind.PING, now]);
+        last.sendUrgent(ping);
+      } else if (mark === undefined || mark === sent) {
+        hb ??= encodeEnvelope([Kind.HEARTBEAT, now]);
+        last.sendUrgent(hb);
+      } else {
+        this.#beatMarks.set(last, sent);
+        continue;
       }
+      this.#d.stats.heartbeatsOut++;
+      this.#beatMarks.set(last, sent + 1);
     }
   }
 

@@ -1,6 +1,9 @@
 /**
  * Cluster transport for the actor runtime: location-transparent refs across
- * Deno processes over authenticated, batched WebSocket links.
+ * Deno processes over authenticated, batched WebSocket links; messages up
+ * to 64 MiB (larger than a frame travel in fragments); per-peer figures
+ * (`cluster.peers()`: RTT, reconnects) and counters (`cluster.stats`) for
+ * a metrics module.
  *
  * ```ts ignore
  * import { ActorSystem } from "../runtime/mod.ts";
@@ -19,7 +22,9 @@ export {
   type ClusterOptions,
   type ClusterStats,
   type ListenInfo,
+  type PeerInfo,
 } from "./cluster.ts";
+export { DEFAULT_MAX_MESSAGE_BYTES } from "./link.ts";
 export {
   ClusterBackpressureError,
   FrameTooLargeError,

@@ -94,11 +94,9 @@ export class Outbox {
         return true;
       }
     }
-    if (urgent) {
-      this.small.pushUrgent(encoded);
-      return true;
-    }
-    return this.small.push(encoded);
+    if (!urgent && this.size >= this.small.maxQueued) return false;
+    this.small.pushUrgent(encoded);
+    return true;
   }
 
   #pushLarge(encoded: string, key: string | undefined, urgent: boolean) {

@@ -23,16 +23,11 @@ import {
   makeWelcome,
   type NonceCache,
 } from "./handshake.ts";
-import {
-  Link,
-  type LinkHandlers,
-  type LinkOptions,
-  opened,
-  SocketInbox,
-} from "./link.ts";
+import { Link, type LinkHandlers, type LinkOptions } from "./link.ts";
 import type { Membership } from "./membership.ts";
 import { CLOSE_LEAVE, CLOSE_REFUSED, refusedSchema } from "./protocol.ts";
 import type { ClusterLog, ClusterStats } from "./stats.ts";
+import { opened, SocketInbox } from "./socket_inbox.ts";
 import { TcpWebSocket } from "./tcp_websocket.ts";
 
 /** Where the standalone listener is. */

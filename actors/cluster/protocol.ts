@@ -19,7 +19,8 @@
  * | TERMINATED | `[6, watcherPath, targetPath, reason, traceparent]` |
  * | HEARTBEAT | `[7, sentAt]` |
  * | LEAVE | `[8, reason]` |
- * | PONG | `[9, sentAt]` (answers a HEARTBEAT with its `sentAt`: the link's RTT) |
+ * | PONG | `[9, sentAt]` (answers a PING with its `sentAt`) |
+ * | PING | `[10, sentAt]` (a heartbeat that asks for a PONG: the link's RTT) |
  *
  * A message whose envelope encodes larger than the fragment threshold
  * travels instead as binary WebSocket messages, the *fragments* of
@@ -36,7 +37,7 @@ import { z } from "zod";
 
 /**
  * Protocol version spoken in the handshake; a mismatch is refused.
- * 2: binary fragments for large envelopes, PONG.
+ * 2: binary fragments for large envelopes, PING/PONG.
  */
 export const PROTOCOL_VERSION = 2;
 
@@ -52,6 +53,7 @@ export const Kind = {
   HEARTBEAT: 7,
   LEAVE: 8,
   PONG: 9,
+  PING: 10,
 } as const;
 
 /** An actor path on the receiving node: absolute, bounded. */
@@ -135,6 +137,7 @@ export const leaveSchema = z.tuple([
   z.string().max(1024),
 ]);
 export const pongSchema = z.tuple([z.literal(Kind.PONG), z.number()]);
+export const pingSchema = z.tuple([z.literal(Kind.PING), z.number()]);
 
 export type TellEnvelope = z.infer<typeof tellSchema>;
 export type AskEnvelope = z.infer<typeof askSchema>;
@@ -146,6 +149,7 @@ export type TerminatedEnvelope = z.infer<typeof terminatedSchema>;
 export type HeartbeatEnvelope = z.infer<typeof heartbeatSchema>;
 export type LeaveEnvelope = z.infer<typeof leaveSchema>;
 export type PongEnvelope = z.infer<typeof pongSchema>;
+export type PingEnvelope = z.infer<typeof pingSchema>;
 
 /** Any valid envelope. */
 export type Envelope =
@@ -158,7 +162,8 @@ export type Envelope =
   | TerminatedEnvelope
   | HeartbeatEnvelope
   | LeaveEnvelope
-  | PongEnvelope;
+  | PongEnvelope
+  | PingEnvelope;
 
 /**
  * Schemas indexed by kind: the specification of every envelope. Received
@@ -177,6 +182,7 @@ export const envelopeSchemas: readonly z.ZodType<Envelope>[] = [
   heartbeatSchema,
   leaveSchema,
   pongSchema,
+  pingSchema,
 ] as z.ZodType<Envelope>[];
 
 /** Validate one decoded envelope with the zod schemas (the reference; the hot path uses `envelope.ts`). */

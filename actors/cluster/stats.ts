@@ -17,7 +17,7 @@ export interface ClusterStats extends LinkCounters {
   framesOut: number;
   /** Whole frames dropped (not JSON, binary junk, too large, a bad fragment, a reassembled message that is not UTF-8...). */
   framesDropped: number;
-  /** Fragments refused, or dropped with the message they belonged to (also counted in `framesDropped`). */
+  /** Fragments refused: bad header, out of order, of an unknown message, over a bound (also counted in `framesDropped`). */
   fragmentsDropped: number;
   /** Single envelopes dropped (malformed, unknown kind, failed a path schema, stray reply). */
   envelopesDropped: number;
@@ -28,7 +28,7 @@ export interface ClusterStats extends LinkCounters {
   /** Tells to unreachable nodes or over the queue bound. */
   deadLetters: number;
   handshakesRefused: number;
-  /** Heartbeats sent, and answered (each answer is one RTT sample). */
+  /** Heartbeats sent (pings included), and pings answered (each answer is one RTT sample). */
   heartbeatsOut: number;
   pongsIn: number;
 }

@@ -27,7 +27,11 @@ import {
 import type { AgentsMsg } from "./agents.ts";
 import type { PendingView, SchedulerMsg } from "./scheduler.ts";
 import type { AutoscalerMsg } from "./autoscaler.ts";
-import { AutoscalerConfig, readAutoscalerConfig } from "./autoscaler_config.ts";
+import {
+  AutoscalerConfig,
+  readAutoscalerConfig,
+  stampDrainTimeout,
+} from "./autoscaler_config.ts";
 import { NotManagedError } from "./autoscaler_driver.ts";
 import { PATHS } from "./root.ts";
 import { MANAGER_NODE } from "./names.ts";
@@ -272,7 +276,7 @@ export function createAdminDeps(
       };
     },
     async putAutoscaler(name, raw) {
-      await group(name);
+      const g = await group(name);
       const parsed = AutoscalerConfig.safeParse(raw);
       if (!parsed.success) {
         throw new DomainError(
@@ -280,16 +284,18 @@ export function createAdminDeps(
           `Invalid autoscaler settings: ${parsed.error.message}`,
         );
       }
+      // When the drain timeout changed, for drain deadlines (autoscaler_config.ts).
+      const config = stampDrainTimeout(
+        readAutoscalerConfig(g.autoscaler),
+        parsed.data,
+        Date.now(),
+      );
       await w.store.scalingGroups.upsert({
         name,
-        autoscaler: parsed.data as unknown as Record<string, Json>,
+        autoscaler: config as unknown as Record<string, Json>,
       });
-      autoscaler().tell({
-        type: "configure",
-        group: name,
-        config: parsed.data,
-      });
-      return { config: parsed.data };
+      autoscaler().tell({ type: "configure", group: name, config });
+      return { config };
     },
     ...(w.debugHooks
       ? {

@@ -34,6 +34,18 @@ export interface ManagerConfig {
   portGiven?: boolean;
   /** Default rate limit of new keypairs (requests per 900 s). */
   rateLimit: number;
+  /**
+   * Port of the metrics listener (`GET /metrics`, anonymous), on
+   * `metricsHostname`; unset: no listener (`--metrics-port`, `METRICS_PORT`).
+   */
+  metricsPort?: number;
+  /** Where the metrics listener binds (`METRICS_HOSTNAME`). @default {"127.0.0.1"} */
+  metricsHostname: string;
+  /**
+   * With it, `GET /metrics` on the API port answers `Authorization: Bearer
+   * TOKEN` (`METRICS_TOKEN`); without it the API port serves no metrics.
+   */
+  metricsToken?: string;
 }
 
 export function parseManagerConfig(
@@ -49,6 +61,8 @@ export function parseManagerConfig(
       "database-url": { type: "string" },
       "cluster-secret": { type: "string" },
       "rate-limit": { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-hostname": { type: "string" },
     },
     strict: true,
   });
@@ -72,7 +86,24 @@ export function parseManagerConfig(
     rateLimit,
     pgPort: pgPortOf(env.PG_PORT),
     portGiven: values.port !== undefined || env.PORT !== undefined,
+    metricsPort: portOf(
+      "metrics port",
+      values["metrics-port"] ?? env.METRICS_PORT,
+    ),
+    metricsHostname: values["metrics-hostname"] ?? env.METRICS_HOSTNAME ??
+      "127.0.0.1",
+    metricsToken: env.METRICS_TOKEN || undefined,
   };
+}
+
+/** A port 0-65535 (0: any free one), or undefined when not given. */
+function portOf(what: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid ${what}: ${raw}`);
+  }
+  return port;
 }
 
 function pgPortOf(raw: string | undefined): number | undefined {

@@ -6,25 +6,10 @@
  * @module
  */
 
-/** Problem names the manager raises (a subset of API.md "Errors"). */
-export type ProblemName =
-  | "object-not-found"
-  | "too-many-sessions-matched"
-  | "session-already-exists"
-  | "invalid-api-params"
-  | "generic-bad-request"
-  | "generic-forbidden"
-  | "insufficient-privilege"
-  | "quota-exceeded"
-  | "instance-not-available"
-  | "service-unavailable"
-  | "kernel-creation-failed"
-  | "kernel-execution-failed"
-  | "vfolder-not-found"
-  | "session-busy"
-  | "vfolder-already-exists"
-  | "object-in-use"
-  | "insufficient-storage";
+import type { ProblemType } from "./port/problems.ts";
+
+/** Problem names the manager raises (the API's table, port/problems.ts). */
+export type ProblemName = ProblemType;
 
 /** A failure the API reports as a problem+json reply. */
 export class DomainError extends Error {

@@ -193,6 +193,14 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
           body: fromBase64(res.data),
         };
       },
+      async logs(caller, ref) {
+        // Within the caller's keypair, ended sessions too (their log may remain).
+        const r = await resolve(caller, ref, true);
+        const id = r.live
+          ? (await r.ref.ask<SessionInfo>({ type: "info" }, ASK)).sessionId
+          : r.row.id;
+        return await w.admin.kernelLogs(id);
+      },
       async listFiles(caller, ref, path) {
         const res = await kernel<{ items: unknown[] }>(caller, ref, {
           type: "list",
@@ -309,33 +317,61 @@ function streamOf(session: ActorRef<SessionMsg>, runId: string): StreamRun {
   };
 }
 
-async function* eventStream(
+/** Events a slow consumer may fall behind by; older ones are dropped. */
+const MAX_QUEUED_EVENTS = 1_000;
+
+/**
+ * The caller's lifecycle events as an async iterable. Written as an
+ * iterator, not a generator: a generator waiting for the next event cannot
+ * be ended, so a client that left would keep its subscription until some
+ * later event; here `return()` ends the subscription at once.
+ */
+function eventStream(
   bus: EventBus,
   caller: Caller,
   filter: { name?: string; sessionId?: string },
-): AsyncGenerator<SessionEvent> {
-  const queue: SessionEvent[] = [];
-  let wake: (() => void) | undefined;
-  const off = bus.subscribe((e) => {
-    const d = e.data as {
-      sessionName?: string;
-      sessionId?: string;
-      accessKey?: string;
-    };
-    if (filter.name && d.sessionName !== filter.name) return;
-    if (filter.sessionId && d.sessionId !== filter.sessionId) return;
-    if (!caller.isAdmin && d.accessKey && d.accessKey !== caller.accessKey) {
-      return;
-    }
-    queue.push(e);
-    wake?.();
-  });
-  try {
-    while (true) {
-      while (queue.length) yield queue.shift()!;
-      await new Promise<void>((r) => (wake = r));
-    }
-  } finally {
-    off();
-  }
+): AsyncIterable<SessionEvent> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<SessionEvent> {
+      const queue: SessionEvent[] = [];
+      let wake: (() => void) | undefined;
+      let ended = false;
+      const off = bus.subscribe((e) => {
+        const d = e.data as {
+          sessionName?: string;
+          sessionId?: string;
+          accessKey?: string;
+        };
+        if (filter.name && d.sessionName !== filter.name) return;
+        if (filter.sessionId && d.sessionId !== filter.sessionId) return;
+        if (
+          !caller.isAdmin && d.accessKey && d.accessKey !== caller.accessKey
+        ) {
+          return;
+        }
+        if (queue.length >= MAX_QUEUED_EVENTS) queue.shift();
+        queue.push(e);
+        wake?.();
+      });
+      const end = (): IteratorReturnResult<undefined> => {
+        if (!ended) {
+          ended = true;
+          off();
+          wake?.();
+        }
+        return { value: undefined, done: true };
+      };
+      return {
+        async next() {
+          while (!ended) {
+            if (queue.length) return { value: queue.shift()!, done: false };
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+          }
+          return { value: undefined, done: true };
+        },
+        return: () => Promise.resolve(end()),
+      };
+    },
+  };
 }

@@ -18,6 +18,7 @@
  */
 
 import type { SessionInfo } from "./port/mod.ts";
+import { servicePortsOf } from "./channel/service_ports.ts";
 
 /** Every session status Backend.AI clients may see (API.md, "Statuses"). */
 export const SESSION_STATUSES = [
@@ -136,6 +137,8 @@ export interface SessionFacts {
   terminatedAt: number | null;
   numQueries: number;
   lastStat: Record<string, unknown> | null;
+  /** The create's options; `preopenPorts` adds service ports. */
+  config?: Record<string, unknown>;
 }
 
 /**
@@ -169,5 +172,12 @@ export function toSessionInfo(
     tag: r.tag,
     scalingGroup: r.scalingGroup,
     protected: r.protected,
+    servicePorts: servicePortsOf(r.image, preopenOf(r)),
   };
+}
+
+/** A session's preopen ports as stored with its create options. */
+export function preopenOf(r: Pick<SessionFacts, "config">): unknown[] {
+  const p = r.config?.preopenPorts;
+  return Array.isArray(p) ? p : [];
 }

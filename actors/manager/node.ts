@@ -9,6 +9,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
 import { Cluster } from "../cluster/mod.ts";
@@ -30,16 +31,30 @@ import { KeypairActor, type KeypairMsg } from "./keypair.ts";
 import { createGatewayDeps } from "./gateway.ts";
 import { createAdminDeps } from "./admin.ts";
 import { boundedKeypairLookup } from "./keypair_lookup.ts";
-import { refusingStoreFailures } from "./store_failures.ts";
-import { RegistryMsg } from "../protocol/manager.ts";
+import {
+  refusingStore,
+  refusingStoreFailures,
+  StoreGate,
+} from "./store_failures.ts";
+import { ChannelEvent, RegistryMsg } from "../protocol/manager.ts";
+import { CHANNELS_PATH, ChannelsActor } from "./channel/actor.ts";
+import { createChannelDeps } from "./channel/deps.ts";
 import type { GatewayDeps } from "./port/mod.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
 import type { SessionsMsg } from "./session/sessions.ts";
 import { loadOrCreateSecret, seedAdmin } from "./seed.ts";
 import { LocalProcessDriver } from "./autoscaler_driver.ts";
+import { defaultIdPrefix } from "./autoscaler_config.ts";
 import type { AgentsMsg } from "./agents.ts";
 import { createWebDeps } from "./web.ts";
 import { startFolders } from "./folders/mod.ts";
+import {
+  cheapestGroupFor,
+  IdlePauseCache,
+  keypairCostStore,
+} from "./cost_ports.ts";
+import { createCostDeps } from "./cost_service.ts";
+import { createActivityDeps } from "./activity.ts";
 
 import { MANAGER_NODE, MANAGER_VERSION } from "./names.ts";
 
@@ -87,17 +102,50 @@ export async function startManagerCore(
   const admin = await seedAdmin(store, config);
   const clusterSecret = config.clusterSecret ??
     await loadOrCreateSecret(`${config.dataDir}/cluster.secret`);
-  // Driver failures as refusals: an outage fails requests, not actors.
-  const ports = refusingStoreFailures(storePorts(store));
+  // Driver failures as refusals: an outage fails requests (quickly, while
+  // the gate is shut), not actors.
+  const gate = new StoreGate(
+    () => store.sql`select 1`,
+    (line) => console.error(line),
+  );
+  const ports = refusingStoreFailures(storePorts(store), {
+    gate,
+    // A status change or a final usage must land: they wait out an outage.
+    retry: ["transition", "recordUsage"],
+    // Read once at start, one query per live session.
+    slowMs: { listLive: 120_000 },
+  });
 
   const system = new ActorSystem({ nodeId: MANAGER_NODE });
   const cluster = new Cluster(system, { secret: clusterSecret });
   cluster.registerSchema(PATHS.agents, RegistryMsg);
   cluster.registerSchema(`${PATHS.sessions}/`, SessionInbound);
+  // Terminals and app tunnels (channel/actor.ts): what kernels tell their owners.
+  cluster.registerSchema(CHANNELS_PATH, ChannelEvent);
 
+  // Cost (keypair_cost.ts, cost_*.ts): the keypairs' live daily limit,
+  // idle pause, the cheapest group; its store calls refuse while it is away.
+  const events = createEventBus();
+  const costStore = refusingStore(store, { gate });
+  const idlePause = new IdlePauseCache(costStore);
+  const keypairCost = {
+    store: keypairCostStore(costStore),
+    events,
+    scheduler: system.refFor<SchedulerMsg>({
+      node: MANAGER_NODE,
+      path: PATHS.scheduler,
+    }),
+    session: (id: string) =>
+      system.refFor<
+        { type: "cost.limit"; action: "pause" | "terminate"; reason: string }
+      >({
+        node: MANAGER_NODE,
+        path: PATHS.session(id),
+      }),
+  };
   const keypairs = system.entities<KeypairMsg>(
     "keypairs",
-    (ak) => new KeypairActor(ak, ports),
+    (ak) => new KeypairActor(ak, ports, keypairCost),
     {
       idleMs: 20 * 60_000, // longer than the 15-minute rate window, so no window is forgotten early
     },
@@ -114,8 +162,16 @@ export async function startManagerCore(
       node: MANAGER_NODE,
       path: PATHS.scheduler,
     }),
-    keypairs: { tell: (ak, msg) => keypairs.ref(ak).tell(msg) },
-    events: createEventBus(),
+    keypairs: {
+      tell: (ak, msg) => keypairs.ref(ak).tell(msg),
+      ask: (ak, msg) => keypairs.ref(ak).ask(msg, { timeoutMs: 15_000 }),
+    },
+    events,
+    idlePauseSeconds: (ak) => idlePause.get(ak),
+    scalingGroupFor: (slots) =>
+      cheapestGroupFor(costStore, keypairCost.scheduler, slots).catch(
+        () => undefined, // no prices or no answer: today's default
+      ),
     agentRef,
     kernelRef: (agentId, kernelId) =>
       system.refFor<KernelMsg>({
@@ -161,6 +217,11 @@ export async function startManagerCore(
     node: MANAGER_NODE,
     path: PATHS.scheduler,
   });
+  // Agent ids that do not collide with another cluster's on this Docker host.
+  const idPrefix = await defaultIdPrefix(
+    clusterSecret,
+    resolve(config.dataDir),
+  );
   // Virtual folders: the storage registry storage nodes join, the folder port.
   const folders = startFolders({ system, cluster, sql: store.sql });
   system.spawn(
@@ -174,6 +235,7 @@ export async function startManagerCore(
           }),
           scheduler: schedulerRef,
           liveSessions: () => ports.listLive(),
+          defaultIdPrefix: idPrefix,
           async loadConfigs() {
             const out: Record<string, unknown> = {};
             for (const g of await store.scalingGroups.list()) {
@@ -193,10 +255,11 @@ export async function startManagerCore(
           sessionRef: (id) =>
             system.refFor({ node: MANAGER_NODE, path: PATHS.session(id) }),
         },
-        admit: (ak, id, slots) =>
-          keypairs.ref(ak).ask({ type: "admit", sessionId: id, slots }, {
-            timeoutMs: 10_000,
-          }),
+        admit: (ak, id, slots, scalingGroup) =>
+          keypairs.ref(ak).ask(
+            { type: "admit", sessionId: id, slots, scalingGroup },
+            { timeoutMs: 10_000 },
+          ),
         catalog: {
           resolveImage: (name) => resolveImage(name)?.ref,
           imageResources: imageResourcesOf,
@@ -217,7 +280,7 @@ export async function startManagerCore(
     sessions,
     events: services.events,
     admin: createAdminDeps({
-      store,
+      store: refusingStore(store, { gate }),
       system,
       keypairs,
       debugHooks: Deno.env.get("BAI_DEBUG_HOOKS") === "1",
@@ -229,11 +292,29 @@ export async function startManagerCore(
     lookup: boundedKeypairLookup(keypairs).lookup,
   };
   deps.folders = folders.deps;
+  deps.cost = createCostDeps({
+    store: costStore,
+    keypair: (ak) => keypairs.ref(ak),
+    scheduler: keypairCost.scheduler,
+    events,
+    idle: idlePause,
+  });
+  deps.activity = createActivityDeps(sessions);
+  deps.channels = createChannelDeps({
+    sessions,
+    channels: system.spawn(() => new ChannelsActor(), { name: "channels" }),
+    kernelRef: services.kernelRef,
+    secret: clusterSecret,
+  });
   deps.web = createWebDeps({
     store,
     sessions,
     listAgents: () => deps.admin.listAgents(),
     imageResources: imageResourcesOf,
+    storageNodes: () =>
+      folders.registry.ask<{ url: string }[]>({ type: "list" }, {
+        timeoutMs: 5000,
+      }),
   });
   let stopped = false;
   return {

@@ -97,6 +97,8 @@ export function managerTree(d: RootDeps): SupervisorSpec {
             d.agentsStore,
             d.services.scheduler,
             d.agentRef,
+            // An agent stopped on purpose ends its sessions there at once.
+            { sessionsPath: PATHS.sessions },
           ),
         restart: "permanent",
         shutdownMs: 5_000,

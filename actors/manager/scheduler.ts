@@ -14,6 +14,7 @@
  */
 
 import { Actor, type ActorRef } from "../runtime/types.ts";
+import { type PendingOrigin, pendingOrigin, placementSpan } from "./spans.ts";
 import {
   DEFAULT_SCHEDULER,
   type PendingSession,
@@ -30,6 +31,10 @@ export type SchedulerMsg =
     slots: Record<string, number>;
     scalingGroup: string;
     createdAt: number;
+    /** Held back by the keypair's cost budget ("maintain"), with the reason. */
+    hold?: string;
+    /** Storage hosts of its mounted folders: its agent must mount them all. */
+    requiredHosts?: string[];
   }
   | {
     type: "placed";
@@ -38,10 +43,32 @@ export type SchedulerMsg =
     slots: Record<string, number>;
   }
   | { type: "released"; sessionId: string }
+  /**
+   * The keypair's cost budget holds a pending session back ("maintain",
+   * actors/manager/keypair_cost.ts): it stays queued with `reason` and is
+   * not placed until `unhold`. May come before its `enqueue`.
+   */
+  | { type: "hold"; sessionId: string; reason: string }
+  | { type: "unhold"; sessionId: string }
+  /** A placed session holds other slots now (suspended: memory only). */
+  | { type: "resize"; sessionId: string; slots: Record<string, number> }
+  /**
+   * A suspended session wants `slots` on its agent again: answers
+   * `{ ok: true }` and books them, or `{ ok: false, reason }` when they do
+   * not fit there now (nothing changes then).
+   */
+  | { type: "reclaim"; sessionId: string; slots: Record<string, number> }
+  /** Free and total room of each schedulable agent, by scaling group: answers GroupRoom[]. */
+  | { type: "room" }
   | { type: "agents"; agents: AgentCapacity[] }
   | { type: "pending" }
   /** An admin set a scaling group's scheduler kind (stored already). */
   | { type: "scheduler-kind"; scalingGroup: string; kind: SchedulerKind }
+  /**
+   * The group's autoscaler on why its sessions wait when its limits are the
+   * cause (e.g. "the scaling group is at maxAgents (3): ..."); null clears.
+   */
+  | { type: "scaling-note"; scalingGroup: string; detail: string | null }
   | { type: "pass" }
   | { type: "debug.crash"; reason: string };
 
@@ -60,6 +87,14 @@ export interface AgentCapacity {
   scalingGroup: string;
   total: Record<string, number>;
   schedulable: boolean;
+  /** Storage hosts it mounts (folders on them can be mounted there). */
+  storageHosts?: string[];
+}
+
+/** The room of a scaling group's schedulable agents (cheapest-group choice). */
+export interface GroupRoom {
+  scalingGroup: string;
+  agents: { free: Record<string, number>; total: Record<string, number> }[];
 }
 
 /** Why a pending session waits (admin API). */
@@ -69,7 +104,11 @@ export interface PendingView {
   scalingGroup: string;
   slots: Record<string, number>;
   since: string;
-  /** Machine-readable cause: a WaitReason of policies/scheduling/, or `not-yet-considered`. */
+  /**
+   * Machine-readable cause: a WaitReason of policies/scheduling/,
+   * `not-yet-considered`, or `scaling-limit` (no room, and the group's
+   * autoscaler may not add any: `reason` says which limit).
+   */
   code: string;
   /** Human-readable cause, as the last pass decided it. */
   reason: string;
@@ -100,7 +139,13 @@ export interface SchedulerOptions {
 export class SchedulerActor extends Actor<SchedulerMsg> {
   #pending = new Map<
     string,
-    PendingSession & { scalingGroup: string; code: string; reason: string }
+    PendingSession & {
+      scalingGroup: string;
+      code: string;
+      reason: string;
+      /** Its trace, for the placement span (spans.ts; tracing on only). */
+      origin?: PendingOrigin;
+    }
   >();
   #retries: Record<string, number> = {};
   #placed = new Map<
@@ -111,6 +156,10 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
   #timer?: ReturnType<typeof setInterval>;
   #passQueued = false;
   #kinds = new Map<string, SchedulerKind>();
+  /** Autoscalers' word on why their group's sessions wait (`scaling-note`). */
+  #notes = new Map<string, string>();
+  /** Sessions the cost budget holds back, with the reason (may precede their enqueue). */
+  #held = new Map<string, string>();
 
   constructor(readonly options: SchedulerOptions) {
     super();
@@ -140,9 +189,12 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
             requestedSlots: msg.slots,
             scalingGroup: msg.scalingGroup,
             createdAt: msg.createdAt,
+            requiredHosts: msg.requiredHosts,
             code: "not-yet-considered",
             reason: "waiting for a scheduling pass",
+            origin: pendingOrigin(this.ctx.traceparent),
           });
+          if (msg.hold) this.#held.set(msg.sessionId, msg.hold);
         }
         return this.#queuePass();
       case "placed": // re-attached at manager start: the room is taken
@@ -153,23 +205,49 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
         });
         return;
       case "released":
+        this.#held.delete(msg.sessionId);
         this.#pending.delete(msg.sessionId);
         delete this.#retries[msg.sessionId];
         if (this.#placed.delete(msg.sessionId)) this.#queuePass();
         return;
+      case "hold":
+        this.#held.set(msg.sessionId, msg.reason);
+        return;
+      case "unhold":
+        if (this.#held.delete(msg.sessionId)) this.#queuePass();
+        return;
+      case "resize": {
+        const p = this.#placed.get(msg.sessionId);
+        if (p) p.slots = msg.slots;
+        return this.#queuePass();
+      }
+      case "reclaim":
+        return this.#reclaim(msg.sessionId, msg.slots);
+      case "room":
+        return this.#room();
       case "agents":
         this.#agents = new Map(msg.agents.map((a) => [a.id, a]));
         return this.#queuePass();
       case "pending":
-        return [...this.#pending.values()].map((p): PendingView => ({
-          sessionId: p.id,
-          accessKey: p.accessKey,
-          scalingGroup: p.scalingGroup,
-          slots: p.requestedSlots,
-          since: new Date(p.createdAt).toISOString(),
-          code: p.code,
-          reason: p.reason,
-        }));
+        return [...this.#pending.values()].map((p): PendingView => {
+          const held = this.#held.get(p.id);
+          const note = !held && NO_ROOM.has(p.code)
+            ? this.#notes.get(p.scalingGroup)
+            : undefined;
+          return {
+            sessionId: p.id,
+            accessKey: p.accessKey,
+            scalingGroup: p.scalingGroup,
+            slots: p.requestedSlots,
+            since: new Date(p.createdAt).toISOString(),
+            code: held ? "cost-budget" : note ? "scaling-limit" : p.code,
+            reason: held ?? note ?? p.reason,
+          };
+        });
+      case "scaling-note":
+        if (msg.detail) this.#notes.set(msg.scalingGroup, msg.detail);
+        else this.#notes.delete(msg.scalingGroup);
+        return;
       case "scheduler-kind":
         this.#kinds.set(msg.scalingGroup, msg.kind);
         return this.#queuePass();
@@ -179,6 +257,53 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
       case "debug.crash":
         throw new SchedulerCrash(msg.reason);
     }
+  }
+
+  #reclaim(
+    sessionId: string,
+    slots: Record<string, number>,
+  ): { ok: true } | { ok: false; reason: string } {
+    const p = this.#placed.get(sessionId);
+    if (!p) return { ok: false, reason: "the session holds no place" };
+    const agent = this.#agents.get(p.agentId);
+    if (!agent) {
+      return { ok: false, reason: `agent ${p.agentId} is not connected` };
+    }
+    const used = usedByAgent(this.#placed, sessionId).get(p.agentId) ?? {};
+    for (const [slot, amount] of Object.entries(slots)) {
+      const free = (agent.total[slot] ?? 0) - (used[slot] ?? 0);
+      if (amount > free + 1e-9) {
+        return {
+          ok: false,
+          reason: `no room on agent ${p.agentId}: ${slot} needs ${amount}, ` +
+            `${Math.max(0, free)} free (others took it while it was suspended)`,
+        };
+      }
+    }
+    p.slots = slots;
+    return { ok: true };
+  }
+
+  #room(): GroupRoom[] {
+    const used = usedByAgent(this.#placed);
+    const groups = new Map<string, GroupRoom>();
+    for (const a of this.#agents.values()) {
+      if (!a.schedulable) continue;
+      let g = groups.get(a.scalingGroup);
+      if (!g) {
+        groups.set(
+          a.scalingGroup,
+          g = { scalingGroup: a.scalingGroup, agents: [] },
+        );
+      }
+      const taken = used.get(a.id) ?? {};
+      const free: Record<string, number> = {};
+      for (const [k, v] of Object.entries(a.total)) {
+        free[k] = v - (taken[k] ?? 0);
+      }
+      g.agents.push({ free, total: a.total });
+    }
+    return [...groups.values()];
   }
 
   /** Coalesces a burst of events into one pass. */
@@ -198,6 +323,7 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
     }
     const byGroup = new Map<string, PendingSession[]>();
     for (const p of this.#pending.values()) {
+      if (this.#held.has(p.id)) continue;
       const list = byGroup.get(p.scalingGroup) ?? [];
       list.push(p);
       byGroup.set(p.scalingGroup, list);
@@ -210,6 +336,7 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
           capacity: a.total,
           occupied: used.get(a.id) ?? {},
           schedulable: a.schedulable,
+          storageHosts: a.storageHosts,
         }));
       const decision = schedule({
         pending,
@@ -234,7 +361,15 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
           accessKey: p.accessKey,
         });
         add(used, agentId, p.requestedSlots);
-        this.options.sessionRef(sessionId).tell({ type: "scheduled", agentId });
+        placementSpan(
+          p.origin,
+          { sessionId, scalingGroup: group, agentId },
+          () =>
+            this.options.sessionRef(sessionId).tell({
+              type: "scheduled",
+              agentId,
+            }),
+        );
       }
       for (const { sessionId, detail } of decision.refused) {
         this.#pending.delete(sessionId);
@@ -253,6 +388,21 @@ export class SchedulerActor extends Actor<SchedulerMsg> {
       }
     }
   }
+}
+
+/** Wait codes that mean "no room": an autoscaler's note explains them better. */
+const NO_ROOM = new Set(["no-schedulable-agent", "insufficient-resources"]);
+
+/** Slots taken on each agent by the placed sessions, leaving out `except`. */
+function usedByAgent(
+  placed: Map<string, { agentId: string; slots: Record<string, number> }>,
+  except?: string,
+): Map<string, Record<string, number>> {
+  const used = new Map<string, Record<string, number>>();
+  for (const [id, p] of placed) {
+    if (id !== except) add(used, p.agentId, p.slots);
+  }
+  return used;
 }
 
 function add(

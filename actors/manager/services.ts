@@ -34,7 +34,13 @@ export interface SessionRow {
     bootstrapScript?: string;
     [k: string]: unknown;
   };
-  mounts?: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  /** Resolved folder mounts; `host` is the storage host the folder lives on. */
+  mounts?: {
+    hostPath: string;
+    containerPath: string;
+    readOnly: boolean;
+    host?: string;
+  }[];
   tag: string | null;
   protected: boolean;
   createdAt: number;
@@ -69,12 +75,27 @@ export interface EventBus {
 export interface ManagerServices {
   store: SessionStorePort;
   scheduler: ActorRef<SchedulerMsg>;
-  keypairs: { tell(accessKey: string, msg: KeypairMsg): void };
+  keypairs: {
+    tell(accessKey: string, msg: KeypairMsg): void;
+    /** An ask of the keypair's actor (the cost check of a resume). */
+    ask?<T>(accessKey: string, msg: KeypairMsg): Promise<T>;
+  };
   events: EventBus;
   agentRef(agentId: string): ActorRef<AgentMsg>;
   kernelRef(agentId: string, kernelId: string): ActorRef<KernelMsg>;
   /** Idle timeout / max lifetime verdict: a reason to destroy, or undefined. */
   expiry(row: SessionRow, now: number): string | undefined;
+  /**
+   * The keypair's idle-pause time in seconds (0 or undefined: never), from
+   * a cache: an idle RUNNING session is paused after it (suspend.ts).
+   */
+  idlePauseSeconds?(accessKey: string): number | undefined;
+  /**
+   * The scaling group a session that names none goes to: the cheapest
+   * that can host `slots` now (policies/cost/cheapest.ts); undefined:
+   * "default".
+   */
+  scalingGroupFor?(slots: Record<string, number>): Promise<string | undefined>;
 }
 
 /** A simple in-process event bus. */

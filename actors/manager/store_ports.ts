@@ -189,7 +189,7 @@ export function storePorts(store: Store): StorePorts {
         throw e;
       }
     },
-    async upsertAgent(info, status) {
+    async upsertAgent(info, status, statusInfo = null) {
       await store.agents.upsert({
         id: info.id,
         addr: info.addr,
@@ -202,7 +202,14 @@ export function storePorts(store: Store): StorePorts {
         version: info.version,
         computePlugins: info.computePlugins as Record<string, Json>,
       });
-      await store.agents.setStatus(info.id, status);
+      const a = await store.agents.setStatus(info.id, status, statusInfo);
+      return a?.drain ? { ...a.drain, since: a.drain.since.getTime() } : null;
+    },
+    async setAgentDrain(id, drain) {
+      await store.agents.setDrain(
+        id,
+        drain && { ...drain, since: new Date(drain.since) },
+      );
     },
     async liveKernelsOn(agentId) {
       return (await store.kernels.listLiveOnAgent(agentId)).map((k) => k.id);

@@ -35,8 +35,10 @@ export interface WebWiring {
   listAgents(): Promise<Record<string, unknown>[]>;
   /** Default and minimum slots of an image. */
   imageResources(name: string): ImageResourceSpec;
-  /** How long one kernel may take to report its stats, ms. @default {3000} */
+  /** How long one kernel may take to report its stats, ms. @default {5000} */
   statsTimeoutMs?: number;
+  /** The storage nodes joined now (the registry's `list`), when folders run. */
+  storageNodes?(): Promise<{ url: string }[]>;
 }
 
 /** Most live sessions whose kernels one usage call asks. */
@@ -45,8 +47,14 @@ const ASK = { timeoutMs: 15_000 };
 const TOKEN_BYTES = 32;
 
 export function createWebDeps(w: WebWiring): WebDeps {
-  const statsTimeoutMs = w.statsTimeoutMs ?? 3000;
+  const statsTimeoutMs = w.statsTimeoutMs ?? 5000;
+  const storageNodes = w.storageNodes;
   return {
+    ...(storageNodes && {
+      async storageUrls() {
+        return (await storageNodes()).map((n) => n.url);
+      },
+    }),
     webSessions: {
       async open(accessKey, opts) {
         // Expired rows go whenever someone signs in: the table stays small without a timer.

@@ -47,6 +47,17 @@ export const AgentMsg = z.discriminatedUnion("type", [
     reason: z.string().default("user-requested"),
   }),
   z.object({ type: z.literal("kernel.list") }),
+  /**
+   * Freezes a kernel's container (Docker pause: its processes stop, its
+   * memory stays) and gives back its slots other than memory; answers
+   * `{ paused: true }`. Pausing a paused kernel is fine.
+   */
+  z.object({ type: z.literal("kernel.pause"), kernelId: z.string() }),
+  /**
+   * Thaws a paused kernel (Docker unpause) once its slots fit this agent
+   * again; answers `{ paused: false }`, or fails when there is no room.
+   */
+  z.object({ type: z.literal("kernel.resume"), kernelId: z.string() }),
   /** The kernel images in this agent's engine; answers {@link AgentImage}[]. */
   z.object({ type: z.literal("images.list") }),
   /** The kernel container's log; answers `{ logs: string }`. */

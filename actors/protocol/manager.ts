@@ -43,7 +43,12 @@ export type AgentInfo = z.infer<typeof AgentInfo>;
 export const RegistryMsg = z.discriminatedUnion("type", [
   z.object({ type: z.literal("agent.join"), info: AgentInfo }),
   z.object({ type: z.literal("agent.heartbeat"), info: AgentInfo }),
-  z.object({ type: z.literal("agent.leave"), id: z.string() }),
+  z.object({
+    type: z.literal("agent.leave"),
+    id: z.string(),
+    /** Why it leaves, in words (the registry's statusInfo). */
+    reason: z.string().max(500).optional(),
+  }),
 ]);
 export type RegistryMsg = z.infer<typeof RegistryMsg>;
 

@@ -23,6 +23,7 @@ import { type Runnable, schedule } from "./dispatcher.ts";
 import { Mailbox } from "./mailbox.ts";
 import { ReplyLater, settleReply } from "./reply_later.ts";
 import { setActiveTrace, validTraceparent } from "./trace_context.ts";
+import { scope } from "./trace_scope.ts";
 import {
   type Actor,
   type Address,
@@ -189,7 +190,9 @@ export abstract class ActorLoop<M, C> implements Runnable {
     setActiveTrace(reply.traceparent);
     let r: unknown;
     try {
-      r = this.instance!.receive(msg);
+      r = scope === undefined
+        ? this.instance!.receive(msg)
+        : scope(reply.traceparent, () => this.instance!.receive(msg));
     } catch (e) {
       setActiveTrace(undefined);
       this.currentReply = undefined;

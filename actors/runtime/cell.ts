@@ -35,10 +35,9 @@ import {
 import type { CellHost } from "./host.ts";
 import { LocalRef } from "./ref.ts";
 import {
-  affectedChildren,
-  decideDirective,
-  resolveStrategy,
+  restartInOrder,
   RestartIntensity,
+  superviseFailure,
 } from "./supervision.ts";
 import {
   type Actor,
@@ -52,7 +51,7 @@ import {
   type Terminated,
 } from "./types.ts";
 
-export { describe, RUNNING, STOPPED, STOPPING } from "./actor_loop.ts";
+export { RUNNING, STOPPED, STOPPING } from "./actor_loop.ts";
 
 /** Default of {@link SpawnOptions.shutdownMs}. */
 export const DEFAULT_SHUTDOWN_MS = 5000;
@@ -300,28 +299,33 @@ export class Cell<M = unknown> extends ActorLoop<M, Ctrl>
     if (child.parentCell !== (this as Cell) || child.state !== RUNNING) {
       return undefined;
     }
-    const s = resolveStrategy(this.instance?.supervisorStrategy?.());
-    let d = decideDirective(s, error, child.ref);
-    if (
-      d === "restart" &&
-      !(this.intensity ??= new RestartIntensity()).allow(
-        s.maxRestarts,
-        s.withinMs,
-        performance.now(),
-      )
-    ) d = "escalate";
-    switch (d) {
+    const action = superviseFailure(
+      this.instance?.supervisorStrategy?.(),
+      this.intensity ??= new RestartIntensity(),
+      error,
+      child,
+      child.ref,
+      () => [...this.kids!.values()].filter((c) => c.state === RUNNING),
+      performance.now(),
+    );
+    switch (action.kind) {
       case "resume":
         child.resumeTree();
         return undefined;
       case "stop":
         return stopWithin(child, failure(error));
-      case "restart": {
-        const live = [...this.kids!.values()].filter((c) =>
-          c.state === RUNNING
+      case "restart":
+        return restartInOrder(
+          action.children,
+          (c, step) =>
+            new Promise<void>((done) =>
+              c.pushCtrl(
+                step === "down"
+                  ? { k: "down", error, done }
+                  : { k: "up", done },
+              )
+            ),
         );
-        return this.#restart(affectedChildren(s.kind, live, child), error);
-      }
       case "escalate":
         if (this.parentCell === undefined) {
           this.sys.log(
@@ -333,17 +337,6 @@ export class Cell<M = unknown> extends ActorLoop<M, Ctrl>
         }
         this.fail(error, undefined);
         return undefined;
-    }
-  }
-
-  /** OTP order: tear down in reverse start order, start again in start order. */
-  async #restart(affected: Cell[], error: unknown): Promise<void> {
-    for (let i = affected.length - 1; i >= 0; i--) {
-      const c = affected[i];
-      await new Promise<void>((done) => c.pushCtrl({ k: "down", error, done }));
-    }
-    for (const c of affected) {
-      await new Promise<void>((done) => c.pushCtrl({ k: "up", done }));
     }
   }
 

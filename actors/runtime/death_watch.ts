@@ -96,7 +96,8 @@ interface RemoteWatch<C> {
 /** What {@link RemoteWatches} needs of the system. */
 export interface RemoteWatchHost<C> {
   readonly nodeId: string;
-  readonly transport: Transport | undefined;
+  /** The transport installed now, if any. */
+  transport(): Transport | undefined;
   /** The live local cell at `path`, if any (running or stopping). */
   liveCell(path: string): C | undefined;
   refFor(address: Address): ActorRef;
@@ -116,7 +117,7 @@ export class RemoteWatches<C extends WatchNode> {
 
   /** A local `watcher` watches a remote ref (through the transport). */
   watchRemote(target: ActorRef, watcher: C): void {
-    const t = this.#host.transport;
+    const t = this.#host.transport();
     if (t === undefined) {
       watcher.signal({
         type: "Terminated",
@@ -149,7 +150,7 @@ export class RemoteWatches<C extends WatchNode> {
     const w = this.#targets.get(k);
     if (w === undefined || !w.watchers.delete(watcher)) return;
     if (w.watchers.size === 0) this.#targets.delete(k);
-    this.#host.transport?.unwatch(w.address, {
+    this.#host.transport()?.unwatch(w.address, {
       node: this.#host.nodeId,
       path: watcher.path,
     });
@@ -182,7 +183,7 @@ export class RemoteWatches<C extends WatchNode> {
     const c = this.#host.liveCell(target);
     const w = { node: watcher.node, path: watcher.path };
     if (c === undefined) {
-      this.#host.transport?.tell(w, {
+      this.#host.transport()?.tell(w, {
         type: "Terminated",
         ref: this.#host.refFor({ node: this.#host.nodeId, path: target }),
         reason: NORMAL,

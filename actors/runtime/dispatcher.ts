@@ -12,6 +12,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import { scope } from "./trace_scope.ts";
 
 /** What the dispatcher runs. */
 export interface Runnable {
@@ -41,7 +42,17 @@ export function schedule(r: Runnable): void {
   }
 }
 
+/**
+ * A turn runs outside any trace when a trace scope is installed
+ * (trace_scope.ts): it was woken by whichever send came first, whose
+ * context must not leak into the other actors' messages.
+ */
 function drain(): void {
+  if (scope === undefined) drainTurn();
+  else scope(undefined, drainTurn);
+}
+
+function drainTurn(): void {
   let work = 0;
   while (head < ready.length) {
     const r = ready[head];

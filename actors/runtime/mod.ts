@@ -28,6 +28,12 @@ export {
   messageTraceparent,
   validTraceparent,
 } from "./trace_context.ts";
+export {
+  type AmbientTrace,
+  setAmbientTrace,
+  setTraceScope,
+  type TraceScope,
+} from "./trace_scope.ts";
 export { type Expirable, TimeoutQueue, timeouts } from "./ask.ts";
 export {
   type ChildSpec,

@@ -12,6 +12,7 @@
 
 import { PendingAsk } from "./ask.ts";
 import { activeTrace, current, traceTag } from "./trace_context.ts";
+import { ambient } from "./trace_scope.ts";
 import {
   type ActorRef,
   type Address,
@@ -56,7 +57,10 @@ export class LocalRef<M = unknown> implements ActorRef<M> {
   }
 
   tell(msg: M): void {
-    if (current !== undefined) return this.#tellTraced(msg, current);
+    if (ambient !== undefined) {
+      const tp = ambient() ?? current;
+      if (tp !== undefined) return this.#tellTraced(msg, tp);
+    } else if (current !== undefined) return this.#tellTraced(msg, current);
     const c = this.cell;
     if (c !== undefined && c.post(msg, undefined)) return;
     this.#host.route(this as LocalRef, msg, undefined);

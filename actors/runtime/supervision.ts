@@ -92,3 +92,52 @@ export class RestartIntensity {
     return true;
   }
 }
+
+/** What a supervisor does about one failed child. */
+export type SupervisionAction<T> =
+  | { readonly kind: "resume" }
+  | { readonly kind: "stop" }
+  /** Restart these children (start order), the failed one among them. */
+  | { readonly kind: "restart"; readonly children: T[] }
+  | { readonly kind: "escalate" };
+
+/**
+ * Decides what to do about `failed`: the directive of `strategy` (its
+ * defaults filled), turned into "escalate" when a restart would exceed the
+ * restart intensity, and for a restart the children the strategy touches
+ * (`live()`: the running children in start order).
+ */
+export function superviseFailure<T>(
+  strategy: SupervisorStrategy | undefined,
+  intensity: RestartIntensity,
+  error: unknown,
+  failed: T,
+  failedRef: ActorRef,
+  live: () => T[],
+  now: number,
+): SupervisionAction<T> {
+  const s = resolveStrategy(strategy);
+  const d = decideDirective(s, error, failedRef);
+  if (d !== "restart") return { kind: d };
+  if (!intensity.allow(s.maxRestarts, s.withinMs, now)) {
+    return { kind: "escalate" };
+  }
+  return {
+    kind: "restart",
+    children: affectedChildren(s.kind, live(), failed),
+  };
+}
+
+/**
+ * OTP's restart order: every affected child torn down in reverse start
+ * order, then each started again in start order, one phase at a time.
+ */
+export async function restartInOrder<T>(
+  affected: readonly T[],
+  phase: (child: T, step: "down" | "up") => Promise<void>,
+): Promise<void> {
+  for (let i = affected.length - 1; i >= 0; i--) {
+    await phase(affected[i], "down");
+  }
+  for (const c of affected) await phase(c, "up");
+}

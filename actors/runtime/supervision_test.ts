@@ -3,7 +3,9 @@ import {
   decideDirective,
   DEFAULT_STRATEGY,
   resolveStrategy,
+  restartInOrder,
   RestartIntensity,
+  superviseFailure,
 } from "./supervision.ts";
 import type { ActorRef } from "./types.ts";
 import { assertEquals } from "./_test_util.ts";
@@ -36,6 +38,35 @@ Deno.test("defaults and a throwing decider", () => {
     },
   });
   assertEquals(decideDirective(bad, new Error(), {} as ActorRef), "escalate");
+});
+
+Deno.test("superviseFailure: directive, intensity turned escalation, the children a restart touches", async () => {
+  const ref = {} as ActorRef;
+  const live = () => ["a", "b", "c"];
+  const ri = new RestartIntensity();
+  const rest = { kind: "rest_for_one" as const, maxRestarts: 1 };
+  assertEquals(superviseFailure(rest, ri, new Error(), "b", ref, live, 0), {
+    kind: "restart",
+    children: ["b", "c"],
+  });
+  assertEquals(
+    superviseFailure(rest, ri, new Error(), "b", ref, live, 1).kind,
+    "escalate",
+  );
+  const resume = {
+    kind: "one_for_one" as const,
+    decide: () => "resume" as const,
+  };
+  assertEquals(
+    superviseFailure(resume, ri, new Error(), "a", ref, live, 2).kind,
+    "resume",
+  );
+  const steps: string[] = [];
+  await restartInOrder(["a", "b"], (c, step) => {
+    steps.push(`${step} ${c}`);
+    return Promise.resolve();
+  });
+  assertEquals(steps, ["down b", "down a", "up a", "up b"]);
 });
 
 // ------------------------------------------------- supervision, end to end

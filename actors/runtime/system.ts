@@ -100,12 +100,9 @@ export class ActorSystem implements CellHost<Cell> {
     this.nodeId = options.nodeId ??
       `node-${crypto.randomUUID().slice(0, 8)}`;
     this.#logger = options.logger ?? consoleLogger;
-    const system = this;
     this.#remote = new RemoteWatches<Cell>({
       nodeId: this.nodeId,
-      get transport() {
-        return system.transport;
-      },
+      transport: () => this.transport,
       liveCell: (path) => {
         const c = this.registry.get(path);
         return c === undefined || c.state === STOPPED ? undefined : c;

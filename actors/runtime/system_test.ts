@@ -235,3 +235,60 @@ Deno.test("ctx: self, parent, children, child, stop(child)", async () => {
   assertEquals(seen, [1]);
   await system.shutdown();
 });
+
+Deno.test("telemetry: mailbox depths above a threshold, dead letters by reason", async () => {
+  const system = new ActorSystem({ nodeId: "t", logger: quietLogger().logger });
+  const hold = Promise.withResolvers<void>();
+  class Slow extends Actor<string> {
+    receive() {
+      return hold.promise;
+    }
+  }
+  const slow = system.spawn(() => new Slow(), { name: "slow" });
+  system.spawn(() => new Slow(), { name: "idle" });
+  for (let i = 0; i < 6; i++) slow.tell("m");
+  await new Promise((r) => setTimeout(r, 0));
+  // One message is being handled, five wait.
+  assertEquals([...system.mailboxDepths(3)], [{
+    path: "/user/slow",
+    depth: 5,
+  }]);
+  assertEquals([...system.mailboxDepths(6)], []);
+  assertEquals(system.actorCount, 3); // the guardian, slow, idle
+  system.refFor({ node: "t", path: "/user/nobody" }).tell("lost");
+  system.refFor({ node: "t", path: "/user/nobody" }).tell("lost");
+  system.refFor({ node: "elsewhere", path: "/user/x" }).tell("lost");
+  assertEquals(system.deadLetters.byReason(), {
+    "no such actor": 2,
+    "no transport": 1,
+  });
+  hold.resolve();
+  await system.shutdown();
+});
+
+Deno.test("deliverWithReply: answers through the given reply, rejects for a missing actor and a full mailbox", async () => {
+  const system = new ActorSystem({ nodeId: "t", logger: quietLogger().logger });
+  const hold = Promise.withResolvers<void>();
+  class Echo extends Actor<string> {
+    receive(m: string) {
+      return m === "block" ? hold.promise.then(() => m) : m;
+    }
+  }
+  system.spawn(() => new Echo(), { name: "echo", mailboxBound: 1 });
+  const answer = (path: string, msg: string) => {
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    system.deliverWithReply(path, msg, { resolve, reject });
+    return promise;
+  };
+  assertEquals(await answer("/user/echo", "hi"), "hi");
+  await assertRejects(answer("/user/none", "hi"), DeadLetterError);
+  const blocked = answer("/user/echo", "block");
+  await new Promise((r) => setTimeout(r, 0));
+  const queued = answer("/user/echo", "queued");
+  const over = await answer("/user/echo", "over").catch((e) => e);
+  assertEquals((over as Error).name, "MailboxOverflowError");
+  hold.resolve();
+  assertEquals(await blocked, "block");
+  assertEquals(await queued, "queued");
+  await system.shutdown();
+});

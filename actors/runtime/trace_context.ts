@@ -38,6 +38,7 @@
  */
 
 import type { Reply } from "./types.ts";
+import { ambient } from "./trace_scope.ts";
 
 /**
  * The raw trace of the message being handled, exported as a live binding
@@ -48,9 +49,11 @@ export let current: string | undefined;
 /**
  * The raw `traceparent` of the message being handled right now (the
  * synchronous part of `receive`), unchecked; what local sends pass on.
+ * With an ambient trace source installed (trace_scope.ts) its answer, the
+ * caller's active span, comes first.
  */
 export function activeTrace(): string | undefined {
-  return current;
+  return ambient === undefined ? current : ambient() ?? current;
 }
 
 /** Sets the current message's trace (the actor loop, around `receive`). */

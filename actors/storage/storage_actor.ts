@@ -61,7 +61,8 @@ const refuse = (type: StorageError["type"], msg: string) => ({
 export class StorageActor extends Actor<StorageMsg | StorageInternalMsg> {
   #joined = false;
   #timer?: ReturnType<typeof setInterval>;
-  #sweeps = 0;
+  /** When unfinished uploads were last swept (hourly). */
+  #sweptAt = Date.now();
 
   constructor(readonly opts: StorageActorOptions) {
     super();
@@ -87,7 +88,10 @@ export class StorageActor extends Actor<StorageMsg | StorageInternalMsg> {
         type: "storage.heartbeat",
         info: await this.info(),
       });
-      if (++this.#sweeps % 3600 === 0) await this.#sweep();
+      if (Date.now() - this.#sweptAt > 3600_000) {
+        this.#sweptAt = Date.now();
+        await this.#sweep();
+      }
       return;
     }
     if (raw.type === "rejoin") {

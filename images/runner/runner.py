@@ -34,6 +34,7 @@ import bai_apps  # noqa: E402
 import bai_batch  # noqa: E402
 import bai_chan  # noqa: E402
 import bai_files  # noqa: E402
+import bai_guard  # noqa: E402
 
 HOME = os.environ.get("HOME", "/home/work")
 DRIVER_CONF = os.environ.get("BAI_DRIVER_CONF", "/opt/kernel/driver.json")
@@ -60,11 +61,16 @@ def load_driver(chan):
 
 
 def main():
+    # First, before any thread or child: nothing the runner starts may trace
+    # the container's pid 1 (bai_guard.py).
+    guard_failed = bai_guard.install()
     # Keep the protocol channel on private fds; user code and its children
     # see /dev/null as stdin and pipes (forwarded as `out`) as stdout/stderr.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
     proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
     diag = os.fdopen(os.dup(2), "w", buffering=1)
+    if guard_failed:
+        diag.write("runner: no ptrace guard: %s\n" % guard_failed)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -137,6 +143,16 @@ def main():
                     run.cancel("interrupted", driver)
             elif op == "ping":
                 chan.send({"ev": "ok", "id": mid})
+            elif op == "env":
+                # A warm-pool container taken by a session gets the
+                # session's environment here, before its first run.
+                env = msg.get("env") or {}
+                if not isinstance(env, dict) or not all(
+                        isinstance(k, str) and k and isinstance(v, str) for k, v in env.items()):
+                    raise ValueError("env: an object of strings expected")
+                for k, v in env.items():
+                    os.environ[k] = v
+                chan.send({"ev": "ok", "id": mid})
             elif op == "complete":
                 items = driver.complete(msg.get("code", ""), msg.get("opts") or {})
                 chan.send({"ev": "completions", "id": mid, "items": items})
@@ -171,6 +187,14 @@ def main():
         if msg is None:
             break
         opts = msg.get("opts") or {}
+        # The run's W3C trace context (the agent's span of this run): user
+        # code that is instrumented joins the caller's trace. Set for every
+        # run, so a run without one never sees the previous run's.
+        tp = opts.get("traceparent")
+        if isinstance(tp, str) and len(tp) == 55:
+            os.environ["TRACEPARENT"] = tp
+        else:
+            os.environ.pop("TRACEPARENT", None)
         run = Run(chan, msg.get("id", ""), opts)
         with lock:
             state["run"] = run

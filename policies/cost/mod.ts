@@ -5,7 +5,9 @@
  * today's cost with midnight in a configured zone ({@link costToday}), the
  * live daily limit ({@link costVerdict}), "maintain workload in the
  * selected cost" ({@link decideStartWithinBudget}) and the cheapest group
- * ({@link cheapestGroup}).
+ * ({@link cheapestGroup}); a keypair's own settings
+ * ({@link KeypairCostSettingsSchema}), idle sessions paused
+ * ({@link decideIdlePause}) and usage statistics ({@link usageByDay}).
  *
  * @module
  */
@@ -76,3 +78,27 @@ export {
   type GroupOffer,
   type GroupQuote,
 } from "./cheapest.ts";
+export {
+  DEFAULT_KEYPAIR_COST_SETTINGS,
+  effectiveDailyLimit,
+  type KeypairCostSettings,
+  KeypairCostSettingsPatchSchema,
+  KeypairCostSettingsSchema,
+  limitAbovePolicy,
+  MAX_IDLE_PAUSE_SECONDS,
+} from "./settings.ts";
+export {
+  decideIdlePause,
+  type IdlePauseDecision,
+  type IdlePauseInput,
+  pausedSlots,
+} from "./idle_pause.ts";
+export {
+  addFigures,
+  type DayUsage,
+  emptyFigures,
+  MAX_REPORT_DAYS,
+  sessionFigures,
+  usageByDay,
+  type UsageFigures,
+} from "./usage.ts";

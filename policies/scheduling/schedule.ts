@@ -5,7 +5,8 @@
  * {@link SchedulingPolicy} (`fifo`, `lifo`, `drf`, see `registry.ts`).
  *
  * - **Placement**: bin-pack (the most loaded agent that fits) or spread (the
- *   least loaded), over agents that are neither draining nor unschedulable;
+ *   least loaded), over agents that are neither draining nor unschedulable
+ *   and that mount every storage host the session's folders live on;
  *   the pass keeps its own view of free capacity, so nothing is
  *   double-booked.
  * - **Never-fits**: a session larger than every agent's total capacity is
@@ -266,11 +267,19 @@ export function schedule(input: ScheduleInput): ScheduleResult {
     });
   }
 
+  // Storage hosts per eligible agent, only built when a session needs one.
+  let hostsOf: ReadonlySet<string>[] | undefined;
+  const sees = (a: number, hosts: readonly string[]) => {
+    hostsOf ??= eligible.map((ag) => new Set(ag.storageHosts ?? []));
+    return hosts.every((h) => hostsOf![a].has(h));
+  };
   const place = (it: Item): number => {
     let best = -1;
     let bestLoad = 0;
     const n = it.idx.length;
+    const hosts = it.s.requiredHosts;
     for (let a = 0; a < A; a++) {
+      if (hosts?.length && !sees(a, hosts)) continue;
       const base = a * K;
       let ok = true;
       for (let j = 0; j < n; j++) {
@@ -304,11 +313,20 @@ export function schedule(input: ScheduleInput): ScheduleResult {
   };
   const fail = (it: Item) => {
     const r = (prevRetries[it.s.id] ?? 0) + 1;
+    const hosts = it.s.requiredHosts ?? [];
+    const blind = A > 0 && hosts.length > 0 &&
+      !eligible.some((_, a) => sees(a, hosts));
     result.waiting.push({
       sessionId: it.s.id,
-      reason: A === 0 ? "no-schedulable-agent" : "insufficient-resources",
+      reason: A === 0
+        ? "no-schedulable-agent"
+        : blind
+        ? "storage-host-unreachable"
+        : "insufficient-resources",
       detail: A === 0
         ? "no schedulable agent in the scaling group"
+        : blind
+        ? `no schedulable agent mounts storage host ${hosts.join(", ")}`
         : "no agent has enough free resources now",
     });
     result.retries[it.s.id] = r;

@@ -256,3 +256,30 @@ Deno.test("zero-slot requests fit anywhere; empty queue is a no-op", () => {
     retries: {},
   });
 });
+
+Deno.test("a session with folders goes only where their storage host is mounted", () => {
+  const agents = [
+    agent("busy-nfs", { cpu: 4 }, { cpu: 1 }, { storageHosts: ["nfs1"] }),
+    agent("local-only", { cpu: 4 }, {}, { storageHosts: ["local"] }),
+  ];
+  const withData = { ...sess("data", { cpu: 1 }), requiredHosts: ["nfs1"] };
+  const plain = sess("plain", { cpu: 1 }, 1);
+  const r = schedule({ now: 10, agents, pending: [withData, plain] });
+  // Bin-packing alone would pick either; the host decides for "data".
+  assert.equal(placed(r).data, "busy-nfs");
+  assert.ok(placed(r).plain, "a session without folders goes anywhere");
+
+  const blind = schedule({
+    now: 10,
+    agents,
+    pending: [{ ...sess("far", { cpu: 1 }), requiredHosts: ["ceph"] }],
+  });
+  assert.deepEqual(placed(blind), {});
+  assert.deepEqual(
+    blind.waiting.map((w) => [w.reason, w.detail]),
+    [[
+      "storage-host-unreachable",
+      "no schedulable agent mounts storage host ceph",
+    ]],
+  );
+});

@@ -21,6 +21,12 @@ export interface PendingSession {
   requestedSlots: ResourceSlots;
   /** Enqueue time (ms), for FIFO/LIFO order and the pending timeout. */
   createdAt: number;
+  /**
+   * Storage hosts its mounted folders live on: only an agent that mounts
+   * every one of them can host it.
+   * @default {[]}
+   */
+  requiredHosts?: readonly string[];
 }
 
 /** The scheduler's view of one agent (from its latest heartbeat). */
@@ -42,6 +48,8 @@ export interface SchedulableAgent {
    * @default {false}
    */
   draining?: boolean;
+  /** Storage hosts this agent mounts (where folders can come from). @default {[]} */
+  storageHosts?: readonly string[];
 }
 
 /** Why a session is refused for good. */
@@ -54,6 +62,7 @@ export type RefusalReason =
 export type WaitReason =
   | "no-schedulable-agent"
   | "insufficient-resources"
+  | "storage-host-unreachable"
   | "queued-behind";
 
 /** A session assigned to an agent. */

@@ -5,7 +5,7 @@
  * and bad documents as GraphQL errors (never a 500).
  */
 import { createGateway } from "../app.ts";
-import { signedFetch } from "../cli.ts";
+import { signedFetch } from "../cli/sign.ts";
 import {
   ADMIN,
   createStandIn,

@@ -37,6 +37,7 @@ import { normalizeKeys, rawParams, validate } from "../params.ts";
 import { InsufficientPrivilege, ProblemError, toProblem } from "../problems.ts";
 import { adminSchema } from "./schema.ts";
 import { type GraphqlContext, Refused, rootValue } from "./resolvers.ts";
+import { folderResolvers } from "./vfolders.ts";
 
 export { adminSchema, SCHEMA_SDL } from "./schema.ts";
 
@@ -92,7 +93,7 @@ export async function runGraphql(
   const result = await execute({
     schema,
     document,
-    rootValue,
+    rootValue: { ...rootValue, ...folderResolvers },
     contextValue: ctx,
     variableValues: req.variables,
     operationName: req.operationName,

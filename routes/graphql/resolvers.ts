@@ -51,14 +51,14 @@ export class Refused extends Error {
 /** The page size cap of Backend.AI's paginated queries. */
 export const MAX_PAGE_SIZE = 100;
 
-type Args = Record<string, unknown>;
+export type Args = Record<string, unknown>;
 
-function requireAdmin(ctx: GraphqlContext, what: string): void {
+export function requireAdmin(ctx: GraphqlContext, what: string): void {
   if (!ctx.caller.isAdmin) throw new Refused(what);
 }
 
 /** Filter and order expressions are Backend.AI's own mini-language; refuse rather than ignore. */
-function noExpressions(args: Args): void {
+export function noExpressions(args: Args): void {
   for (const key of ["filter", "order"]) {
     if (args[key] !== undefined && args[key] !== null) {
       throw new GraphQLError(
@@ -68,7 +68,7 @@ function noExpressions(args: Args): void {
   }
 }
 
-function page(args: Args): { limit: number; offset: number } {
+export function page(args: Args): { limit: number; offset: number } {
   const limit = args.limit as number;
   const offset = args.offset as number;
   if (limit < 1 || limit > MAX_PAGE_SIZE) {

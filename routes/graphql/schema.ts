@@ -60,6 +60,39 @@ type Query {
     limit: Int!, offset: Int!, filter: String, order: String,
     domain_name: String, group_id: String, access_key: String, status: String
   ): ComputeSessionList
+  """
+  The caller's virtual folders; admins may name another keypair's
+  access_key. Group folders are not supported: a group_id gives an empty page.
+  """
+  vfolder_list(
+    limit: Int!, offset: Int!, filter: String, order: String,
+    domain_name: String, group_id: UUID, access_key: String
+  ): VirtualFolderList
+}
+
+type VirtualFolder {
+  id: UUID
+  host: String
+  name: String
+  user: UUID
+  group: UUID
+  creator: String
+  unmanaged_path: String
+  usage_mode: String
+  permission: String
+  ownership_type: String
+  max_files: Int
+  max_size: BigInt
+  created_at: String
+  last_used: String
+  num_files: Int
+  cur_size: BigInt
+  cloneable: Boolean
+}
+
+type VirtualFolderList {
+  items: [VirtualFolder]!
+  total_count: Int!
 }
 
 """Every mutation is admin only."""

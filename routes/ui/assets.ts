@@ -11,8 +11,8 @@
  * A fresh DENO_DIR fetches it like every other dependency
  * (tests/ui/assets_test.ts checks the bytes against the package's file).
  *
- * Adding a library (phase 2: `@xterm/xterm`, `tus-js-client`) is one
- * `deno add`, one import and one table line below.
+ * Adding a library is one `deno add`, one import and one table line
+ * below.
  *
  * Files are served at `/ui/assets/NAME?v=HASH`; a URL with the current hash
  * is cached for a year (the hash changes with the content).
@@ -23,8 +23,18 @@ import { createHash } from "node:crypto";
 import appJs from "./static/app.js" with { type: "text" };
 import styleCss from "./static/style.css" with { type: "text" };
 import usageChartJs from "./static/usage_chart.js" with { type: "text" };
+import statsChartJs from "./static/stats_chart.js" with { type: "text" };
+import foldersJs from "./static/folders.js" with { type: "text" };
+import terminalJs from "./static/terminal.js" with { type: "text" };
+import newSessionJs from "./static/new_session.js" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
+import xtermJs from "@xterm/xterm/lib/xterm.js" with { type: "text" };
+import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "text" };
+import xtermFitJs from "@xterm/addon-fit/lib/addon-fit.js" with {
+  type: "text",
+};
+import tusJs from "tus-js-client/dist/tus.min.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
@@ -41,9 +51,20 @@ const SOURCES: Record<string, { text: string; type: string }> = {
   "app.js": { text: appJs, type: JS },
   "style.css": { text: styleCss, type: CSS },
   "usage_chart.js": { text: usageChartJs, type: JS },
-  // npm: uplot (MIT), a small time-series chart for the live usage plot.
+  "stats_chart.js": { text: statsChartJs, type: JS },
+  "folders.js": { text: foldersJs, type: JS },
+  "terminal.js": { text: terminalJs, type: JS },
+  "new_session.js": { text: newSessionJs, type: JS },
+  // npm: uplot (MIT), a small time-series chart: live usage, statistics.
   "vendor/uplot.js": { text: uplotJs, type: JS },
   "vendor/uplot.css": { text: uplotCss, type: CSS },
+  // npm: @xterm/xterm (MIT), the terminal emulator VS Code uses; UMD build (global `Terminal`).
+  "vendor/xterm.js": { text: xtermJs, type: JS },
+  "vendor/xterm.css": { text: xtermCss, type: CSS },
+  // npm: @xterm/addon-fit (MIT), sizes the terminal to its box (global `FitAddon`).
+  "vendor/xterm-fit.js": { text: xtermFitJs, type: JS },
+  // npm: tus-js-client (MIT), resumable uploads to the storage node (global `tus`).
+  "vendor/tus.js": { text: tusJs, type: JS },
 };
 
 /** Every asset by name. */

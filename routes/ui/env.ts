@@ -23,6 +23,10 @@ export interface UiVariables {
   caller?: Caller;
   /** The keypair as the manager knows it now (admin flag, active). */
   keypair?: KeypairAuth;
+  /** The navigation, for pages rendered outside a page module (errors). */
+  nav?: NavEntry[];
+  /** A nonce this response's `<style>` elements may carry (headers.ts). */
+  styleNonce?: string;
 }
 
 /** Hono `Env` of the dashboard app. */
@@ -45,6 +49,8 @@ export interface UiSettings {
   recentJobs: number;
   /** Where unexpected failures are reported. */
   logError: (msg: string, err: unknown) => void;
+  /** How long the storage nodes' origins (for the CSP) are kept, ms. */
+  storageOriginsMs: number;
 }
 
 /** What each page module gets at mount time. */

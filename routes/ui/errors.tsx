@@ -10,7 +10,8 @@ import { html } from "hono/html";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { toProblem } from "../problems.ts";
-import { Layout } from "./components/layout.tsx";
+import { Layout, type LayoutProps } from "./components/layout.tsx";
+import type { UiEnv } from "./env.ts";
 
 /** What an error page says. */
 export interface ProblemPage {
@@ -28,15 +29,32 @@ export function htmlPage(
   return c.html(html`<!DOCTYPE html>${element}`, status);
 }
 
-/** An error page with `status`. */
+/** The signed-in viewer and the navigation of the frame, when signed in. */
+export function frameOf(
+  c: Context<UiEnv>,
+): Pick<LayoutProps, "viewer" | "nav"> {
+  const web = c.get("web");
+  const caller = c.get("caller");
+  if (!web || !caller) return {};
+  return {
+    viewer: {
+      accessKey: caller.accessKey,
+      isAdmin: caller.isAdmin,
+      csrfToken: web.csrfToken,
+    },
+    nav: c.get("nav"),
+  };
+}
+
+/** An error page with `status` (in the full frame when signed in). */
 export function renderProblemPage(
-  c: Context,
+  c: Context<UiEnv>,
   status: ContentfulStatusCode,
   page: ProblemPage,
 ): Response | Promise<Response> {
   return htmlPage(
     c,
-    <Layout title={page.title}>
+    <Layout title={page.title} {...frameOf(c)}>
       <p role="alert">{page.detail ?? ""}</p>
       <p>
         <a href="/ui">Back to the dashboard</a>
@@ -52,7 +70,7 @@ export function renderProblemPage(
  */
 export function errorPage(
   err: Error,
-  c: Context,
+  c: Context<UiEnv>,
   logError: (msg: string, err: unknown) => void,
 ): Response | Promise<Response> {
   const problem = toProblem(err);

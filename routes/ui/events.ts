@@ -8,6 +8,9 @@
  * - `usage` `[{sessionId, age, cpu?, mem?, cpuMs?, memKiB?, at?}]` every
  *   `usageIntervalMs`, with the figures already formatted by the server:
  *   live kernel stats and ages of the live sessions.
+ * - `cost` `{today?: {spent, limit, projected, value, max}, sessions:
+ *   [{sessionId, cost}]}` with each usage sample, when the manager meters
+ *   cost: today's standing and each live session's cost so far, formatted.
  *
  * The stream checks its web session now and then and ends when it is gone
  * (signed out, expired), so an open tab stops receiving. The browser's
@@ -20,6 +23,7 @@ import type { Caller, SessionEvent } from "../../actors/manager/port/mod.ts";
 import type { UiContext, UiEnv } from "./env.ts";
 import { formatAge, formatBytes, formatCpuTime } from "./format.ts";
 import { callerOf, sessionToken } from "./web_session.ts";
+import { costText, sessionCosts, todayOf } from "./costs.ts";
 
 /** How often an open stream re-checks its web session, ms. */
 const RECHECK_MS = 15_000;
@@ -90,6 +94,26 @@ export function mountLiveEvents(app: Hono<UiEnv>, ctx: UiContext): void {
               ctx.deps.web.usage(caller),
             ]);
             const byId = new Map(usage.map((u) => [u.sessionId, u]));
+            const cost = ctx.deps.cost;
+            if (cost) {
+              const [costs, today] = await Promise.all([
+                sessionCosts(cost, caller, jobs),
+                todayOf(cost, caller),
+              ]);
+              send("cost", {
+                today: today && {
+                  spent: today.spent,
+                  limit: today.limit,
+                  projected: today.projected,
+                  value: today.value,
+                  max: today.max,
+                },
+                sessions: jobs.map((j) => ({
+                  sessionId: j.sessionId,
+                  cost: costText(costs, j.sessionId),
+                })),
+              });
+            }
             const now = Date.now();
             send(
               "usage",

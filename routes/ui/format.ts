@@ -127,3 +127,31 @@ export function formatTime(iso: string | null | undefined): string {
 export function formatSeconds(s: number): string {
   return s > 0 ? formatAge(s * 1000) : "none";
 }
+
+/**
+ * An amount of cost (the currency of the price tables, which names none):
+ * two decimals, more for small non-zero amounts so a cheap session does not
+ * read as free; `"0.00"`, `"1.25"`, `"0.0042"`.
+ *
+ * @example
+ * ```ts
+ * import { formatCost } from "./format.ts";
+ * formatCost(1.254); // "1.25"
+ * formatCost(0.00423); // "0.0042"
+ * ```
+ */
+export function formatCost(amount: number): string {
+  if (!Number.isFinite(amount)) return "?";
+  const a = Math.abs(amount);
+  if (a === 0 || a >= 0.01) return amount.toFixed(2);
+  // Two significant digits, at most 6 decimals.
+  const digits = Math.min(6, 1 - Math.floor(Math.log10(a)));
+  return amount.toFixed(digits);
+}
+
+/** Core-ms held as core-hours: `"1.5 core-h"`. */
+export function formatCoreHours(coreMs: number): string {
+  if (!Number.isFinite(coreMs) || coreMs < 0) return "?";
+  const h = coreMs / 3_600_000;
+  return `${h >= 10 ? trim(h, 1) : trim(h, 3)} core-h`;
+}

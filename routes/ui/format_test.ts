@@ -3,6 +3,8 @@ import {
   formatAge,
   formatBytes,
   formatConfiguration,
+  formatCoreHours,
+  formatCost,
   formatCpuTime,
   formatSeconds,
   formatTime,
@@ -55,4 +57,16 @@ Deno.test("times are shown in UTC, junk as a dash", () => {
   );
   assertEquals(formatTime(null), "—");
   assertEquals(formatTime("not a time"), "—");
+});
+
+Deno.test("cost amounts: two decimals, small ones not shown as free", () => {
+  assertEquals(formatCost(0), "0.00");
+  assertEquals(formatCost(1.254), "1.25");
+  assertEquals(formatCost(12), "12.00");
+  assertEquals(formatCost(0.00423), "0.0042");
+  assertEquals(formatCost(0.0000001), "0.000000");
+  assertEquals(formatCost(NaN), "?");
+  assertEquals(formatCoreHours(5_400_000), "1.5 core-h");
+  assertEquals(formatCoreHours(36_000_000 * 2.5), "25 core-h");
+  assertEquals(formatCoreHours(-1), "?");
 });

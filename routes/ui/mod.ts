@@ -25,9 +25,10 @@ import type { UiContext, UiDeps, UiEnv, UiSettings } from "./env.ts";
 import { errorPage, renderProblemPage } from "./errors.tsx";
 import { mountLiveEvents } from "./events.ts";
 import { securityHeaders } from "./headers.ts";
-import { NAV, PAGES } from "./pages/mod.ts";
+import { navFor, PAGES } from "./pages/mod.ts";
 import { mountSignin } from "./pages/signin.tsx";
 import { SigninLimiter, type SigninLimiterOptions } from "./signin_limiter.ts";
+import { storageOrigins } from "./storage_origins.ts";
 import { loadWebSession, requireAdmin, requireSignIn } from "./web_session.ts";
 
 /** Options of {@link createUi}. */
@@ -43,6 +44,7 @@ const DEFAULTS = {
   maxAgeMs: 12 * 60 * 60_000,
   usageIntervalMs: 3000,
   recentJobs: 20,
+  storageOriginsMs: 10_000,
   logError: (msg: string, err: unknown) => console.error(msg, err),
 } satisfies UiSettings;
 
@@ -57,10 +59,17 @@ export function createUi(deps: UiDeps, options: UiOptions = {}): Hono<UiEnv> {
     deps,
     settings,
     limiter: new SigninLimiter(signin),
-    nav: NAV,
+    nav: navFor(deps),
   };
+  const origins = storageOrigins(deps.web, settings.storageOriginsMs);
   const ui = new Hono<UiEnv>();
-  ui.use("*", securityHeaders());
+  ui.use("*", securityHeaders({ connectOrigins: origins.current }));
+  ui.use("*", async (c, next) => {
+    c.set("nav", ctx.nav);
+    // Known before the page renders, so an upload page can reach its node.
+    if (deps.folders) await origins.fresh();
+    await next();
+  });
   ui.use(
     "*",
     bodyLimit({
@@ -86,7 +95,9 @@ export function createUi(deps: UiDeps, options: UiOptions = {}): Hono<UiEnv> {
   mountSignin(ui, ctx);
   ui.use("*", requireSignIn());
   ui.use("/admin/*", requireAdmin());
-  for (const page of PAGES) page.mount(ui, ctx);
+  for (const page of PAGES) {
+    if (!page.needs || page.needs(deps)) page.mount(ui, ctx);
+  }
   mountLiveEvents(ui, ctx);
   ui.all("*", (c) =>
     renderProblemPage(c, 404, {

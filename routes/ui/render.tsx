@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Layout, type LayoutProps } from "./components/layout.tsx";
 import type { UiContext, UiEnv } from "./env.ts";
-import { htmlPage } from "./errors.tsx";
+import { frameOf, htmlPage } from "./errors.tsx";
 
 /** Props of {@link render}: the frame's, less what the context supplies. */
 export type PageProps = Omit<LayoutProps, "viewer" | "nav"> & {
@@ -21,19 +21,18 @@ export function render(
   ctx: UiContext,
   props: PageProps,
 ): Response | Promise<Response> {
-  const web = c.get("web");
-  const caller = c.get("caller");
-  const viewer = web && caller
-    ? {
-      accessKey: caller.accessKey,
-      isAdmin: caller.isAdmin,
-      csrfToken: web.csrfToken,
-    }
-    : undefined;
   const { status, children, ...frame } = props;
+  const { viewer } = frameOf(c);
   return htmlPage(
     c,
-    <Layout {...frame} viewer={viewer} nav={ctx.nav}>{children}</Layout>,
+    <Layout
+      {...frame}
+      viewer={viewer}
+      nav={ctx.nav}
+      styleNonce={frame.styleNonce ?? c.get("styleNonce")}
+    >
+      {children}
+    </Layout>,
     status,
   );
 }

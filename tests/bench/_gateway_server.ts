@@ -9,9 +9,14 @@
 import { createGateway } from "../../routes/app.ts";
 import { serveGateway } from "../../routes/serve.ts";
 import { createStandIn, USER } from "../support/gateway_standin.ts";
+import { metrics } from "../../actors/telemetry/mod.ts";
 
 const standIn = createStandIn();
-const app = createGateway(standIn.deps, { defaultRateLimit: 1e9 });
+// With the telemetry middleware, as the manager serves it (tracing follows OTEL_DENO).
+const app = createGateway(standIn.deps, {
+  defaultRateLimit: 1e9,
+  telemetry: { registry: metrics },
+});
 const owner = {
   accessKey: USER.accessKey,
   requester: USER.accessKey,

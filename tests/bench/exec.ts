@@ -1,16 +1,24 @@
 /**
  * Query round trip through the manager's public API on a real cluster
  * (manager + one agent process, real Docker). stdout: only `BENCH` lines.
- *   exec.query_rtt_p50_ms  signed `POST /session/{name}` query `print(1)` in
- *                          a running Python session → its `finished` reply
- *   exec.query_rtt_p90_ms  the same, 90th percentile
+ *   exec.query_rtt_p50_ms       signed `POST /session/{name}` query `print(1)` in
+ *                               a running Python session → its `finished` reply
+ *   exec.query_rtt_p90_ms       the same, 90th percentile
+ *   exec.query_rtt_p50_ms.otel  the same with tracing on in both processes
+ *   exec.query_rtt_p90_ms.otel  (OTEL_DENO=true, OTLP http/protobuf to a sink
+ *                               that only answers), so the cost is known
  *
- * One session; 20 warm-up runs (JIT, connections, the interpreter's first
- * import), then BENCH_SAMPLES (200) runs one after another.
+ * One session per cluster; 20 warm-up runs (JIT, connections, the
+ * interpreter's first import), then BENCH_SAMPLES (200) runs one after
+ * another. With tracing compared, four clusters run in the order plain,
+ * traced, traced, plain and each figure pools its two runs: whichever
+ * cluster starts later runs faster here (caches), which would otherwise
+ * read as a cost or a gain of tracing. `BENCH_OTEL=0` runs plain only.
  *
  * Run: deno run -A tests/bench/exec.ts
  */
-import { startCluster } from "../support/cluster.ts";
+import { type ClusterOptions, startCluster } from "../support/cluster.ts";
+import { startOtlpSink } from "../support/otlp.ts";
 
 const SAMPLES = Number(Deno.env.get("BENCH_SAMPLES") ?? 200);
 const WARMUP = 20;
@@ -20,42 +28,73 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * p))];
 }
 
-const c = await startCluster({ agents: 1 });
-try {
-  const created = await c.json<{ status: string }>("POST", "/session", {
-    image: "python",
-    name: "bench-exec",
-  });
-  if (created.status !== "RUNNING") {
-    throw new Error(`session is ${created.status}`);
-  }
-  const once = async (): Promise<number> => {
-    const t = performance.now();
-    const res = await c.json<
-      { result: { status: string; console: [string, string][] } }
-    >("POST", "/session/bench-exec", {
-      mode: "query",
-      code: "print(1)",
-      runId: null,
+/** Round trips of SAMPLES queries on a fresh cluster started with `options`. */
+async function measure(label: string, options: ClusterOptions) {
+  const c = await startCluster({ agents: 1, ...options });
+  try {
+    const created = await c.json<{ status: string }>("POST", "/session", {
+      image: "python",
+      name: "bench-exec",
     });
-    const ms = performance.now() - t;
-    if (
-      res.result.status !== "finished" || res.result.console[0]?.[1] !== "1\n"
-    ) {
-      throw new Error(`unexpected result ${JSON.stringify(res)}`);
+    if (created.status !== "RUNNING") {
+      throw new Error(`session is ${created.status}`);
     }
-    return ms;
+    const once = async (): Promise<number> => {
+      const t = performance.now();
+      const res = await c.json<
+        { result: { status: string; console: [string, string][] } }
+      >("POST", "/session/bench-exec", {
+        mode: "query",
+        code: "print(1)",
+        runId: null,
+      });
+      const ms = performance.now() - t;
+      if (
+        res.result.status !== "finished" ||
+        res.result.console[0]?.[1] !== "1\n"
+      ) {
+        throw new Error(`unexpected result ${JSON.stringify(res)}`);
+      }
+      return ms;
+    };
+    for (let i = 0; i < WARMUP; i++) await once();
+    const xs: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) xs.push(await once());
+    console.error(
+      `exec${label}: ${SAMPLES} queries, p50 ${
+        pct(xs, 0.5).toFixed(1)
+      } ms, min ${Math.min(...xs).toFixed(1)} ms, max ${
+        Math.max(...xs).toFixed(1)
+      } ms`,
+    );
+    return xs;
+  } finally {
+    await c.stop();
+  }
+}
+
+function report(label: string, xs: number[]): void {
+  console.log(`BENCH exec.query_rtt_p50_ms${label} ${pct(xs, 0.5).toFixed(1)}`);
+  console.log(`BENCH exec.query_rtt_p90_ms${label} ${pct(xs, 0.9).toFixed(1)}`);
+}
+
+if (Deno.env.get("BENCH_OTEL") === "0") {
+  report("", await measure("", {}));
+} else {
+  const sink = await startOtlpSink();
+  const traced = {
+    managerEnv: sink.env("bai-manager"),
+    agentEnv: sink.env("bai-agent"),
   };
-  for (let i = 0; i < WARMUP; i++) await once();
-  const xs: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) xs.push(await once());
-  console.error(
-    `exec: ${SAMPLES} queries, min ${Math.min(...xs).toFixed(1)} ms, max ${
-      Math.max(...xs).toFixed(1)
-    } ms`,
-  );
-  console.log(`BENCH exec.query_rtt_p50_ms ${pct(xs, 0.5).toFixed(1)}`);
-  console.log(`BENCH exec.query_rtt_p90_ms ${pct(xs, 0.9).toFixed(1)}`);
-} finally {
-  await c.stop();
+  try {
+    const plain = await measure("", {});
+    const otel = await measure(".otel", traced);
+    otel.push(...await measure(".otel", traced));
+    plain.push(...await measure("", {}));
+    report("", plain);
+    report(".otel", otel);
+    console.error(`exec.otel: ${sink.bytes()} bytes of OTLP exported`);
+  } finally {
+    await sink.close();
+  }
 }

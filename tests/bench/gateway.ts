@@ -7,14 +7,17 @@
  * client reuses one signature, valid for the whole run.
  *
  * Prints `BENCH gateway.signed_get_per_s <n>` for the production listener
- * (routes/serve.ts) and `BENCH gateway.signed_get_per_s.deno_serve <n>` for
- * the app under plain `Deno.serve`.
+ * (routes/serve.ts), `BENCH gateway.signed_get_per_s.deno_serve <n>` for
+ * the app under plain `Deno.serve`, `.manager` against a real manager, and
+ * `.otel` / `.manager.otel` for the same with tracing on (OTEL_DENO=true,
+ * exporting to a sink that only answers; `BENCH_OTEL=0` skips them).
  *
  * @module
  */
 import { createHmac } from "node:crypto";
 import { startCluster } from "../support/cluster.ts";
 import { firstLine } from "./_child.ts";
+import { startOtlpSink } from "../support/otlp.ts";
 
 const DURATION_MS = Number(Deno.env.get("BENCH_GATEWAY_MS") ?? 5000);
 const CONNECTIONS = Number(Deno.env.get("BENCH_GATEWAY_CONNECTIONS") ?? 16);
@@ -119,58 +122,95 @@ async function measure(
 
 // The server is a process of its own: a worker thread in this process
 // measured ~25 % lower, sharing the runtime with the load generator.
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    new URL("./_gateway_server.ts", import.meta.url).pathname,
-  ],
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const { port, plainPort, sessionId } = JSON.parse(await firstLine(server)) as {
-  port: number;
-  plainPort: number;
-  sessionId: string;
-};
-const target = `/session/${sessionId}`;
+async function standIn(env: Record<string, string> = {}) {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_gateway_server.ts", import.meta.url).pathname,
+    ],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const { port, plainPort, sessionId } = JSON.parse(
+    await firstLine(server),
+  ) as { port: number; plainPort: number; sessionId: string };
+  return {
+    port,
+    plainPort,
+    target: `/session/${sessionId}`,
+    async stop() {
+      await server.stdin.close();
+      await server.status;
+    },
+  };
+}
+
+const plain = await standIn();
 console.log(
   `BENCH gateway.signed_get_per_s ${await measure(
     "serveGateway",
-    port,
-    target,
+    plain.port,
+    plain.target,
   )}`,
 );
 console.log(
   `BENCH gateway.signed_get_per_s.deno_serve ${await measure(
     "Deno.serve",
-    plainPort,
-    target,
+    plain.plainPort,
+    plain.target,
   )}`,
 );
-await server.stdin.close();
-await server.status;
+await plain.stop();
+
+// The same with tracing on (a server span per request, exported over OTLP
+// http/protobuf to a sink that only answers): the cost of telemetry.
+const otel = Deno.env.get("BENCH_OTEL") !== "0";
+const sink = otel ? await startOtlpSink() : undefined;
+if (sink) {
+  const traced = await standIn(sink.env("bai-gateway"));
+  console.log(
+    `BENCH gateway.signed_get_per_s.otel ${await measure(
+      "serveGateway, tracing on",
+      traced.port,
+      traced.target,
+    )}`,
+  );
+  await traced.stop();
+}
 
 // The same request against a real manager (actors, embedded Postgres): the
 // keypair and session actors answer, the session resolved from the index.
-const c = await startCluster({
-  agents: 1,
-  managerEnv: { RATE_LIMIT: "1000000000" },
-});
-try {
-  const s = await c.json<{ sessionId: string }>("POST", "/session", {
-    image: "python",
-    name: "bench-get",
+for (const traced of otel ? [false, true] : [false]) {
+  const c = await startCluster({
+    agents: 1,
+    managerEnv: {
+      RATE_LIMIT: "1000000000",
+      ...(traced ? sink!.env("bai-manager") : {}),
+    },
   });
-  console.log(
-    `BENCH gateway.signed_get_per_s.manager ${await measure(
-      "manager",
-      c.port,
-      `/session/${s.sessionId}`,
-      c.admin,
-    )}`,
-  );
-} finally {
-  await c.stop();
+  try {
+    const s = await c.json<{ sessionId: string }>("POST", "/session", {
+      image: "python",
+      name: "bench-get",
+    });
+    console.log(
+      `BENCH gateway.signed_get_per_s.manager${
+        traced ? ".otel" : ""
+      } ${await measure(
+        traced ? "manager, tracing on" : "manager",
+        c.port,
+        `/session/${s.sessionId}`,
+        c.admin,
+      )}`,
+    );
+  } finally {
+    await c.stop();
+  }
+}
+if (sink) {
+  console.error(`bench gateway: ${sink.bytes()} bytes of OTLP exported`);
+  await sink.close();
 }

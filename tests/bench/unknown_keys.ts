@@ -9,7 +9,7 @@
  * @module
  */
 import { startCluster } from "../support/cluster.ts";
-import { signedFetch } from "../../routes/cli.ts";
+import { signedFetch } from "../../routes/cli/sign.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const PER_ROUND = Number(Deno.env.get("BENCH_REQUESTS") ?? 9000);

@@ -13,11 +13,17 @@
  * @module
  */
 
-import { type Credentials, signedFetch } from "../../routes/cli.ts";
+import { type Credentials, signedFetch } from "../../routes/cli/sign.ts";
 import { unmountUnder } from "../../actors/storage/volume/mounts.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
+/**
+ * Extra `deno run` flags of every node process, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile a benchmark's manager and agents.
+ */
+const NODE_FLAGS = (Deno.env.get("BAI_NODE_DENO_FLAGS") ?? "").split(" ")
+  .filter(Boolean);
 
 export interface ClusterOptions {
   /** Agent nodes to start. @default {1} */
@@ -28,6 +34,13 @@ export interface ClusterOptions {
   poolSize?: number;
   /** Extra environment of the manager. */
   managerEnv?: Record<string, string>;
+  /** Extra environment of each agent (e.g. OpenTelemetry's `OTEL_*`). */
+  agentEnv?: Record<string, string>;
+  /**
+   * An existing (empty) data dir to use, e.g. a small tmpfs; the caller
+   * owns it (stop() empties it but leaves it). @default {a new temp dir}
+   */
+  dataDir?: string;
   /** Show the nodes' logs on stderr. @default {false} unless TEST_LOGS=1 */
   logs?: boolean;
 }
@@ -107,7 +120,9 @@ export async function startCluster(
   options: ClusterOptions = {},
 ): Promise<TestCluster> {
   const logs = options.logs ?? Deno.env.get("TEST_LOGS") === "1";
-  const dataDir = await Deno.makeTempDir({ prefix: "bai-test-" });
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ??
+    await Deno.makeTempDir({ prefix: "bai-test-" });
   await Deno.chmod(dataDir, 0o755);
   const port = freePort();
   const pgPort = freePort();
@@ -127,6 +142,7 @@ export async function startCluster(
     manager = new Deno.Command(DENO, {
       args: [
         "run",
+        ...NODE_FLAGS,
         "-A",
         MAIN,
         "manager",
@@ -193,6 +209,7 @@ export async function startCluster(
     ) {
       const args = [
         "run",
+        ...NODE_FLAGS,
         "-A",
         MAIN,
         "agent",
@@ -209,7 +226,7 @@ export async function startCluster(
       ];
       const proc = new Deno.Command(DENO, {
         args,
-        env: { CLUSTER_SECRET: secret },
+        env: { CLUSTER_SECRET: secret, ...options.agentEnv },
         stdin: "null",
         stdout: io,
         stderr: io,
@@ -270,7 +287,14 @@ export async function startCluster(
       await removeContainersOf(agents.map((a) => a.id));
       // Agents' scratch volumes (and storage hosts) are loop mounts in the data dir.
       await unmountUnder(dataDir);
-      await Deno.remove(dataDir, { recursive: true }).catch(() => undefined);
+      if (ownDir) {
+        await Deno.remove(dataDir, { recursive: true }).catch(() => undefined);
+      } else {
+        for await (const e of Deno.readDir(dataDir)) {
+          await Deno.remove(`${dataDir}/${e.name}`, { recursive: true })
+            .catch(() => undefined);
+        }
+      }
     },
   };
   for (let i = 0; i < (options.agents ?? 1); i++) await c.startAgent();

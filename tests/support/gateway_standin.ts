@@ -412,6 +412,10 @@ export function createStandIn(): StandIn {
           body: f,
         });
       },
+      logs(caller, ref) {
+        const s = resolve(caller, ref, true);
+        return Promise.resolve(`log of ${s.info.sessionId}\n`);
+      },
       listFiles(caller, ref, path) {
         const s = resolve(caller, ref);
         return Promise.resolve({

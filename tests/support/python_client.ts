@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Credentials } from "../../routes/cli.ts";
+import type { Credentials } from "../../routes/cli/sign.ts";
 
 /** Where the released client tarball lives (test data, not project code). */
 export const CLIENT_TARBALL = new URL(
@@ -63,6 +63,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Text written to the process's stdin (then closed). */
   stdin?: string;
+  /** Ends the process (SIGTERM) when aborted: a command that runs until stopped (`app`). */
+  signal?: AbortSignal;
 }
 
 /** The unpacked client, ready to run. */
@@ -180,8 +182,15 @@ print(" ".join(missing))`,
         child.kill("SIGKILL");
       } catch { /* ended */ }
     }, options.timeoutMs ?? 120_000);
+    const stop = () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* ended */ }
+    };
+    options.signal?.addEventListener("abort", stop);
     const out = await child.output();
     clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
     const dec = new TextDecoder();
     const stdout = dec.decode(out.stdout);
     const stderr = dec.decode(out.stderr);

@@ -13,6 +13,10 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const FROM_NPM: Record<string, [string, string, string]> = {
   "vendor/uplot.js": ["uplot", "1.6.32", "dist/uPlot.iife.min.js"],
   "vendor/uplot.css": ["uplot", "1.6.32", "dist/uPlot.min.css"],
+  "vendor/xterm.js": ["@xterm/xterm", "6.0.0", "lib/xterm.js"],
+  "vendor/xterm.css": ["@xterm/xterm", "6.0.0", "css/xterm.css"],
+  "vendor/xterm-fit.js": ["@xterm/addon-fit", "0.11.0", "lib/addon-fit.js"],
+  "vendor/tus.js": ["tus-js-client", "4.3.1", "dist/tus.min.js"],
 };
 
 Deno.test({

@@ -20,7 +20,7 @@ import {
 } from "../support/browser.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { eventually } from "../support/eventually.ts";
-import type { Credentials } from "../../routes/cli.ts";
+import type { Credentials } from "../../routes/cli/sign.ts";
 
 const missing = browserMissing();
 if (missing) console.log(`tests/ui/flows_test.ts skipped: ${missing}`);
@@ -63,7 +63,7 @@ Deno.test({
     let c: TestCluster | undefined;
     let b: TestBrowser | undefined;
     try {
-      c = await startCluster({ agents: 1 });
+      c = await startCluster({ agents: 1, agentArgs: () => ["--cpu", "4"] });
       b = await launchBrowser();
       const cluster = c;
       const browser = b;
@@ -133,7 +133,8 @@ Deno.test({
         assert(Number.isFinite(before), "cpu time shown");
         await cluster.json("POST", `/session/${name}`, {
           mode: "query",
-          code: "import time\nt=time.time()\nwhile time.time()-t<4: pass",
+          code:
+            "import time\nt=time.process_time()\nwhile time.process_time()-t<3: pass",
           runId: null,
         }, user);
         const after = await eventually(
@@ -193,6 +194,14 @@ Deno.test({
                 overflow <= 1,
                 `${path} at ${label}: ${overflow}px too wide`,
               );
+              // Every form field has a label.
+              const unlabelled = await p.evaluate<string[]>(
+                `[...document.querySelectorAll(
+                'input:not([type=hidden]), select, textarea')]
+                .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+                .map((el) => el.name || el.id)`,
+              );
+              assertEquals(unlabelled, [], `${path}: fields without a label`);
               await saveScreenshot(p, `${shot}-${size.width}x${size.height}`);
             }
           }

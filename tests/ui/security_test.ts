@@ -20,7 +20,7 @@ import {
 } from "../support/browser.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { eventually } from "../support/eventually.ts";
-import type { Credentials } from "../../routes/cli.ts";
+import type { Credentials } from "../../routes/cli/sign.ts";
 
 const missing = browserMissing();
 if (missing) console.log(`tests/ui/security_test.ts skipped: ${missing}`);
@@ -88,6 +88,8 @@ Deno.test({
     try {
       c = await startCluster({
         agents: 1,
+        // Room for every session the steps keep running at once.
+        agentArgs: () => ["--cpu", "8"],
         managerEnv: { PG_PORT: String(pgPort) },
       });
       b = await launchBrowser();
@@ -171,6 +173,12 @@ Deno.test({
           const files = await pa.locator("#files").textContent();
           assert(files?.includes(XSS_FILE), `file listed as text: ${files}`);
           assertEquals(await pa.locator("#files img").count(), 0);
+          assertEquals(await xssRan(pa), undefined);
+          // The container log view shows text too.
+          const logs = await pa.goto(`${base}/ui/jobs/${aliceId}/logs`);
+          assertEquals(logs?.status(), 200);
+          await pa.locator("#logs").waitFor();
+          assertEquals(await pa.locator("#logs *").count(), 0);
           assertEquals(await xssRan(pa), undefined);
         },
       );

@@ -274,6 +274,16 @@ export class DockerClient {
     });
   }
 
+  /** Freezes every process of the container (cgroup freezer); 409 when not running or already paused. */
+  pauseContainer(id: string): Promise<void> {
+    return this.#empty("POST", `/containers/${id}/pause`);
+  }
+
+  /** Thaws a paused container; 409 when it is not paused. */
+  unpauseContainer(id: string): Promise<void> {
+    return this.#empty("POST", `/containers/${id}/unpause`);
+  }
+
   killContainer(id: string, signal = "SIGKILL"): Promise<void> {
     return this.#empty("POST", `/containers/${id}/kill`, { query: { signal } });
   }

@@ -6,6 +6,7 @@
  * caller waits forever.
  */
 import type { AttachedStream } from "../docker/attach.ts";
+import { fromBase64, toBase64 } from "../../protocol/base64.ts";
 import {
   type AppEntry,
   type ChanEvent,
@@ -547,24 +548,19 @@ export class KernelConnection {
     await this.#request("ping", {});
   }
 
+  /**
+   * Adds `env` to the runner's environment (op `env`), before the kernel's
+   * first run: what a warm-pool container taken by a session gets instead
+   * of the container env it was created without. Runs and their children
+   * see it; a runner without the op refuses (KernelRequestError).
+   */
+  async setEnv(env: Record<string, string>): Promise<void> {
+    await this.#request("env", { env });
+  }
+
   /** Closes the stream; pending work fails with KernelDiedError. */
   close(): void {
     this.#stream.close();
     this.#die(new KernelDiedError("connection closed by agent"));
   }
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

@@ -30,6 +30,8 @@ export interface KernelLauncherOptions {
 export type LaunchInput = Omit<KernelSpecInput, "workDir" | "agentId"> & {
   /** Dir key; @default kernelId, or `pool-<uuid>` when kernelId is null. */
   key?: string;
+  /** Scratch quota of the work dir, bytes. @default {the agent's} */
+  quotaBytes?: number;
 };
 
 /** A started kernel whose runner said `ready`. */
@@ -62,7 +64,9 @@ export class KernelLauncher {
   /** Launches a kernel; throws (after cleaning up) if it never becomes ready. */
   async launch(input: LaunchInput): Promise<LaunchedKernel> {
     const key = input.key ?? input.kernelId ?? `pool-${crypto.randomUUID()}`;
-    const dirs = await prepareKernelDirs(this.options.dataDir, key);
+    const dirs = await prepareKernelDirs(this.options.dataDir, key, {
+      quotaBytes: input.quotaBytes,
+    });
     const body = buildContainerSpec({
       ...input,
       workDir: dirs.work,

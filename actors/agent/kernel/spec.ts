@@ -89,6 +89,15 @@ const FORBIDDEN_TARGETS = [
 /** The in-container work dir every kernel gets. */
 export const WORK_DIR = "/home/work";
 
+/** Processes a kernel may run at once unless its spec says otherwise. */
+export const DEFAULT_PIDS_LIMIT = 256;
+
+/**
+ * The CFS period the engine pairs with `NanoCpus` (100 ms): a kernel of
+ * `cpu` cores gets a quota of `cpu * CPU_PERIOD_US` per period.
+ */
+export const CPU_PERIOD_US = 100_000;
+
 /** Builds the create body. Pure: same input, same output. */
 export function buildContainerSpec(
   input: KernelSpecInput,
@@ -150,7 +159,7 @@ export function buildContainerSpec(
       "no-new-privileges",
       ...(input.seccompProfile ? [`seccomp=${input.seccompProfile}`] : []),
     ],
-    PidsLimit: input.pidsLimit ?? 256,
+    PidsLimit: input.pidsLimit ?? DEFAULT_PIDS_LIMIT,
     ReadonlyRootfs: true,
     Tmpfs: { "/tmp": `rw,nosuid,nodev,${input.tmpSize ?? "size=64m"}` },
     Binds: binds,

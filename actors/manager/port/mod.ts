@@ -14,12 +14,16 @@
  */
 
 import type { AdminDeps } from "./admin.ts";
+import type { ChannelDeps } from "./channels.ts";
+import type { CostDeps, SessionActivityDeps } from "./cost.ts";
 import type { FolderDeps } from "./folders.ts";
 import type { KeypairDeps } from "./keypairs.ts";
 import type { SessionDeps } from "./sessions.ts";
 import type { WebDeps } from "./web.ts";
 
 export type * from "./admin.ts";
+export type * from "./channels.ts";
+export type * from "./cost.ts";
 export type * from "./folders.ts";
 export type * from "./keypairs.ts";
 export type * from "./sessions.ts";
@@ -38,4 +42,10 @@ export interface GatewayDeps {
   version: string;
   /** The dashboard's extra calls (`/ui`); without them no dashboard is served. */
   web?: WebDeps;
+  /** Prices, estimates, usage, cost settings (`/x/cost`, `/x/usage`); absent: not mounted. */
+  cost?: CostDeps;
+  /** Suspend / resume / hold / touch a session (terminals, app proxies, `/x/session`). */
+  activity?: SessionActivityDeps;
+  /** Terminals, service-port tunnels, the app proxy (`/stream/.../pty`, `/tcpproxy`, `/x/apps`); absent: not mounted. */
+  channels?: ChannelDeps;
 }

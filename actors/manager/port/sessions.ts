@@ -179,6 +179,8 @@ export interface SessionDeps {
     ref: string,
     paths: string[],
   ): Promise<DownloadResult>;
+  /** The session's kernel container log (`backend.ai logs`); ended sessions too. */
+  logs(caller: Caller, ref: string): Promise<string>;
   /** Directory listing of `path` (relative to the work dir); returned as JSON as is. */
   listFiles(
     caller: Caller,

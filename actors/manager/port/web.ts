@@ -123,4 +123,10 @@ export interface WebDeps {
   summary(caller: Caller): Promise<KeypairUsageSummary>;
   /** Images sessions can be started from (present on an agent, else every recipe). */
   images(): Promise<ImageChoice[]>;
+  /**
+   * Base URLs of the storage nodes joined now (what upload and download
+   * tickets point at), for the dashboard's CSP `connect-src`. Optional:
+   * a manager without folders has none.
+   */
+  storageUrls?(): Promise<string[]>;
 }

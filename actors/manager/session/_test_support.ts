@@ -108,6 +108,8 @@ class StubKernel extends Actor<KernelMsg> {
         return { ok: true };
       case "list":
         return { items: [] };
+      case "stats":
+        return { cpuMs: 5 };
       default:
         return { ok: true };
     }

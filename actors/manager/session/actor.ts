@@ -38,6 +38,9 @@ import { Teardown, type TeardownHost } from "./teardown.ts";
 import { StatusWaiters, type Waited } from "./status_waiters.ts";
 import { requestKernel } from "./kernel_request.ts";
 import { announce, CREATING, resume } from "./resume.ts";
+import * as spans from "./spans.ts";
+import { AgentRetirement } from "./agent_retired.ts";
+import { holdReason, NEEDS_KERNEL, Suspension } from "./suspend.ts";
 
 export type { SessionMsg } from "./messages.ts";
 export { KERNEL_REJOIN_GRACE_MS } from "./kernel_link.ts";
@@ -50,6 +53,10 @@ export class SessionActor extends Actor<SessionMsg>
   readonly link: KernelLink;
   readonly runs: RunRelay;
   readonly #teardown: Teardown;
+  readonly #retirement: AgentRetirement;
+  readonly suspension = new Suspension(this);
+  /** The trace of the request that created it (sessions.ts), for its first steps. */
+  origin?: string;
 
   constructor(readonly id: string, readonly svc: ManagerServices) {
     super();
@@ -62,6 +69,7 @@ export class SessionActor extends Actor<SessionMsg>
       );
     });
     this.#teardown = new Teardown(this);
+    this.#retirement = new AgentRetirement(this, svc.store);
   }
 
   get self(): ActorRef<SessionMsg> {
@@ -92,7 +100,7 @@ export class SessionActor extends Actor<SessionMsg>
     const row = await this.svc.store.getSession(this.id);
     if (!row) throw new Error(`session ${this.id} is not in the store`);
     this.#row = row;
-    announce(this.svc.scheduler, row);
+    spans.inTrace(this.origin, () => announce(this.svc.scheduler, row));
     resume(this, row);
   }
 
@@ -109,7 +117,10 @@ export class SessionActor extends Actor<SessionMsg>
     const status = this.#row.status;
     if (!this.link.isKernel(t.ref) || isEnded(status)) return;
     if (status === "TERMINATING") return;
-    if (t.reason.kind === "node-down" && status === "RUNNING") {
+    if (
+      t.reason.kind === "node-down" &&
+      (status === "RUNNING" || status === "SUSPENDED")
+    ) {
       // The agent may come back with the container still running (it
       // re-adopts containers on restart): wait for it, a while.
       this.link.goAway(reasonText(t), this.runs.current);
@@ -123,6 +134,9 @@ export class SessionActor extends Actor<SessionMsg>
   }
 
   receive(msg: SessionMsg): unknown {
+    if (Suspension.handles(msg)) return this.suspension.receive(msg);
+    const held = NEEDS_KERNEL.has(msg.type) && this.suspension.intercept(msg);
+    if (held) return held;
     switch (msg.type) {
       case "info":
         return this.#info();
@@ -134,7 +148,10 @@ export class SessionActor extends Actor<SessionMsg>
           })),
         );
       case "scheduled":
-        return this.#onScheduled(msg.agentId);
+        return spans.prepareSpan(
+          this.#row,
+          () => this.#onScheduled(msg.agentId),
+        );
       case "unschedulable":
         return this.transition("CANCELLED", msg.reason, {
           terminatedAt: Date.now(),
@@ -150,7 +167,7 @@ export class SessionActor extends Actor<SessionMsg>
       case "execute":
         this.#requireRunning();
         this.#row.lastActivity = Date.now();
-        return replyLater(this.runs.execute(msg));
+        return replyLater(spans.tracedExecute(this.#row, msg, this.runs));
       case "stream":
         this.#requireRunning();
         this.#row.lastActivity = Date.now();
@@ -183,6 +200,10 @@ export class SessionActor extends Actor<SessionMsg>
         return this.#teardown.restart();
       case "tick":
         return this.#tick(msg.now);
+      case "agent.retired":
+        return this.#retirement.retire(msg.agentId, msg.reason);
+      case "agent.retired.done":
+        return this.#retirement.finish(msg);
     }
   }
 
@@ -190,7 +211,8 @@ export class SessionActor extends Actor<SessionMsg>
     return toSessionInfo(
       this.#row,
       Date.now(),
-      this.link.awayReason ?? this.#row.statusInfo,
+      this.#retirement.ending ?? this.link.awayReason ?? this.#row.statusInfo ??
+        holdReason(this.#row),
     );
   }
 
@@ -283,9 +305,11 @@ export class SessionActor extends Actor<SessionMsg>
       containerId: msg.containerId,
       lastActivity: Date.now(),
     });
+    spans.startedRunning(status, this.#row);
   }
 
   #requireRunning(): void {
+    this.#retirement.assertNotEnding();
     if (!this.link.ref || this.#row.status !== "RUNNING") {
       throw new DomainError(
         "generic-bad-request",
@@ -301,7 +325,7 @@ export class SessionActor extends Actor<SessionMsg>
     const r = this.#row;
     if (
       msg.kernelId !== r.kernelId || msg.agentId !== r.agentId ||
-      r.status !== "RUNNING"
+      (r.status !== "RUNNING" && r.status !== "SUSPENDED")
     ) {
       return; // not ours
     }
@@ -347,6 +371,12 @@ export class SessionActor extends Actor<SessionMsg>
   async #tick(now: number): Promise<void> {
     const verdict = this.svc.expiry(this.#row, now);
     if (verdict) await this.#teardown.destroy(verdict);
+    else await this.suspension.tick(now);
+  }
+
+  /** Ends the session (the cost limit's `terminate`, suspend.ts). */
+  destroy(reason: string): Promise<unknown> {
+    return this.#teardown.destroy(reason);
   }
 }
 

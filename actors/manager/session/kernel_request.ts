@@ -10,6 +10,7 @@ import type { AgentMsg } from "../../protocol/agent.ts";
 import type { SessionRow } from "../services.ts";
 import { errorText } from "./kernel_link.ts";
 import type { SessionMsg } from "./messages.ts";
+import { kernelCreateCall } from "./spans.ts";
 
 /** How long an agent may take to create a kernel (image start, pool miss). */
 export const KERNEL_CREATE_TIMEOUT_MS = 120_000;
@@ -38,9 +39,15 @@ export function requestKernel(
     bootstrapScript: row.config.bootstrapScript,
     owner: self.toJSON(),
   };
-  agent.ask<{ containerId: string }>(create, {
-    timeoutMs: KERNEL_CREATE_TIMEOUT_MS,
-  }).then(
+  kernelCreateCall(
+    row,
+    agentId,
+    kernelId,
+    () =>
+      agent.ask<{ containerId: string }>(create, {
+        timeoutMs: KERNEL_CREATE_TIMEOUT_MS,
+      }),
+  ).then(
     (res) =>
       self.tell({
         type: "created",

@@ -61,6 +61,40 @@ export type SessionMsg =
   | { type: "wait-status"; statuses: SessionStatus[]; timeoutMs: number }
   | { type: "tick"; now: number }
   | { type: "kernel.away-expired"; kernelId: string; since: number }
+  /**
+   * The session's agent is being stopped on purpose (agent_retired.ts):
+   * a session placed there ends at once in ERROR with `reason`. Answers
+   * true once it has ended, false when it was not on that agent.
+   */
+  | { type: "agent.retired"; agentId: string; reason: string }
+  /** Internal: the retired agent reported the kernel's final usage (or could not). */
+  | {
+    type: "agent.retired.done";
+    agentId: string;
+    reason: string;
+    stats?: Record<string, number>;
+  }
+  /**
+   * Pauses the session (RUNNING → SUSPENDED, its container frozen);
+   * answers `{ status }` once frozen (suspend.ts).
+   */
+  | { type: "suspend"; reason: string }
+  /** Resumes a SUSPENDED session; answers once RUNNING (412 at the cost limit). */
+  | { type: "resume"; reason?: string }
+  /** The keypair's daily cost limit acts on this session (keypair_cost.ts). */
+  | { type: "cost.limit"; action: "pause" | "terminate"; reason: string }
+  /** The session is in use (a terminal's keystroke, an app request): its idle time restarts. */
+  | { type: "activity" }
+  /**
+   * `holder` (a terminal, an app proxy) keeps the session from idling
+   * until `unhold`; a SUSPENDED session resumes. Answers once RUNNING.
+   */
+  | { type: "hold"; holder: string }
+  | { type: "unhold"; holder: string }
+  /** Internal (suspend.ts): the agent thawed the kernel. */
+  | { type: "resumed"; reason: string }
+  /** Internal (suspend.ts): the agent could not freeze the kernel. */
+  | { type: "suspend-failed"; reason: string }
   | SessionInbound;
 
 /** Answer of `wait-status`: the status reached and the session's reason then. */

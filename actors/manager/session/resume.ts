@@ -11,6 +11,7 @@
 import type { ActorRef } from "../../runtime/types.ts";
 import { isEnded, type SessionStatus } from "../lifecycle.ts";
 import type { SchedulerMsg } from "../scheduler.ts";
+import { pausedSlots } from "../../../policies/cost/idle_pause.ts";
 import type { SessionRow } from "../services.ts";
 import {
   errorText,
@@ -27,7 +28,7 @@ export const CREATING: ReadonlySet<SessionStatus> = new Set<SessionStatus>([
 ]);
 
 /** Statuses in which the session holds a kernel the link watches. */
-const LIVE_KERNEL = new Set<SessionStatus>(["RUNNING"]);
+const LIVE_KERNEL = new Set<SessionStatus>(["RUNNING", "SUSPENDED"]);
 
 /** What resuming needs of the session actor. */
 export interface ResumeHost {
@@ -50,13 +51,22 @@ export function announce(
       slots: row.requestedSlots,
       scalingGroup: row.scalingGroup,
       createdAt: row.createdAt,
+      // Held back by the cost budget when created: the keypair's next
+      // check lets it go once it fits (keypair_cost.ts).
+      hold: row.config.costHold ? String(row.config.costHold) : undefined,
+      requiredHosts: [
+        ...new Set((row.mounts ?? []).flatMap((m) => m.host ? [m.host] : [])),
+      ],
     });
   } else if (row.agentId && !isEnded(row.status)) {
     scheduler.tell({
       type: "placed",
       sessionId: row.id,
       agentId: row.agentId,
-      slots: row.requestedSlots,
+      // A suspended session's frozen container holds its memory only.
+      slots: row.status === "SUSPENDED"
+        ? pausedSlots(row.requestedSlots)
+        : row.requestedSlots,
     });
   }
 }
@@ -91,6 +101,8 @@ export function resume(host: ResumeHost, row: SessionRow): void {
     // once and the session waits for the agent (kernel_link.ts).
     host.link.restored = true;
     host.link.attach(agentId, kernelId);
+    // A frozen kernel gets it once thawed (suspend.ts).
+    if (row.status === "SUSPENDED") return;
     // Runs the previous incarnation started are lost: stop them, so the
     // kernel is free for the next one. Told now, it waits in the link's
     // order before any exec; a down agent drops it (harmless).

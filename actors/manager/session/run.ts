@@ -66,6 +66,9 @@ export class Run {
    */
   #stages: StageReport[] = [];
 
+  /** When the run started (`performance.now()`), for its round-trip time. */
+  readonly startedAt = performance.now();
+
   constructor(readonly runId: string, readonly mode: string) {}
 
   get final(): boolean {

@@ -15,6 +15,7 @@ import type { RunEvent } from "../../protocol/manager.ts";
 import { DomainError } from "../errors.ts";
 import type { ExecMsg, KernelLink } from "./kernel_link.ts";
 import { MAX_PENDING_CHARS, Run } from "./run.ts";
+import { runEnded } from "./spans.ts";
 
 /** How long a long-poll waits before answering `continued`. */
 export const POLL_MS = 2000;
@@ -147,6 +148,7 @@ export class RunRelay {
           ev.status === "exec-timeout" ? "exec-timeout" : "finished",
           ev.exitCode ?? 0,
         );
+        runEnded(run.mode, run.status, run.startedAt);
         break;
     }
   }

@@ -22,9 +22,11 @@ import type {
   CreateSessionResult,
 } from "../port/mod.ts";
 import { DomainError } from "../errors.ts";
-import { isEnded } from "../lifecycle.ts";
+import { isEnded, preopenOf } from "../lifecycle.ts";
+import { servicePortsOf } from "../channel/service_ports.ts";
 import type { ManagerServices, SessionRow } from "../services.ts";
 import { SessionActor, type SessionMsg } from "./actor.ts";
+import { createSpan, currentTraceparent } from "../spans.ts";
 import type { WaitedStatus } from "./messages.ts";
 import {
   type CreateCatalog,
@@ -56,7 +58,13 @@ export type SessionsMsg =
     /** Skip the in-memory index: ask the store (e.g. the actor just ended). */
     fresh?: boolean;
   }
-  | { type: "tick" };
+  | { type: "tick" }
+  /**
+   * An agent is being stopped on purpose (the agent registry's `retire`):
+   * every session placed on it ends now with `reason`. Answers how many
+   * ended.
+   */
+  | { type: "agent.retired"; agentId: string; reason: string };
 
 /** Answer of `resolve`: a live session's actor, or an ended session's row. */
 export type Resolved = {
@@ -69,7 +77,25 @@ export type Admit = (
   accessKey: string,
   sessionId: string,
   slots: Record<string, number>,
-) => Promise<void>;
+  /** Where it will run (the cost budget prices it there). */
+  scalingGroup?: string,
+) => Promise<void | { hold?: string }>;
+
+/**
+ * How often live sessions (idle timeout, lifetime, idle pause) and their
+ * keypairs (the live daily cost limit) are checked; `BAI_SESSION_TICK_MS`
+ * shortens it (tests).
+ */
+export const SESSION_TICK_MS = tickFromEnv(5_000);
+
+function tickFromEnv(fallback: number): number {
+  try {
+    const v = Number(Deno.env.get("BAI_SESSION_TICK_MS"));
+    return Number.isFinite(v) && v >= 100 ? v : fallback;
+  } catch {
+    return fallback; // no env permission
+  }
+}
 
 const nameKey = (accessKey: string, name: string) => `${accessKey}\n${name}`;
 
@@ -106,7 +132,10 @@ export class SessionsActor extends Actor<SessionsMsg> {
   override async preStart(): Promise<void> {
     for (const row of await this.store.listLive()) this.#spawn(row);
     const self = this.ctx.self;
-    this.#timer = setInterval(() => self.tell({ type: "tick" }), 5_000);
+    this.#timer = setInterval(
+      () => self.tell({ type: "tick" }),
+      SESSION_TICK_MS,
+    );
   }
 
   override postStop(): void {
@@ -116,7 +145,11 @@ export class SessionsActor extends Actor<SessionsMsg> {
   receive(msg: SessionsMsg): unknown {
     switch (msg.type) {
       case "create":
-        return this.#create(msg.caller.accessKey, msg.req);
+        return createSpan(
+          msg.caller.accessKey,
+          msg.req,
+          () => this.#create(msg.caller.accessKey, msg.req),
+        );
       case "resolve":
         return this.#resolve(
           msg.accessKey,
@@ -129,20 +162,43 @@ export class SessionsActor extends Actor<SessionsMsg> {
         for (const child of this.ctx.children()) {
           child.tell({ type: "tick", now });
         }
+        // The live daily cost limit of every keypair with live sessions.
+        const keys = new Set(
+          [...this.#owners.values()].map((o) => o.accessKey),
+        );
+        for (const ak of keys) {
+          this.svc.keypairs.tell(ak, { type: "cost.tick" });
+        }
         return;
       }
+      case "agent.retired":
+        return replyLater(this.#retired(msg.agentId, msg.reason));
     }
   }
 
-  #spawn(row: Pick<SessionRow, "id" | "accessKey" | "name">) {
+  /** `origin`: the trace of the create that made it (spans.ts), if any. */
+  #spawn(row: Pick<SessionRow, "id" | "accessKey" | "name">, origin?: string) {
     const id = row.id;
-    const ref = this.ctx.spawn(() => new SessionActor(id, this.svc), {
+    const make = () =>
+      Object.assign(new SessionActor(id, this.svc), { origin });
+    const ref = this.ctx.spawn(make, {
       name: id,
     }) as ActorRef<SessionMsg>;
     this.#owners.set(id, { accessKey: row.accessKey, name: row.name });
     this.#names.set(nameKey(row.accessKey, row.name), id);
     this.ctx.watch(ref);
     return ref;
+  }
+
+  /** Tells every live session; those on `agentId` answer once they ended. */
+  async #retired(agentId: string, reason: string): Promise<number> {
+    const msg = { type: "agent.retired", agentId, reason } as const;
+    const answers = await Promise.allSettled(
+      this.ctx.children().map((c) =>
+        (c as ActorRef<SessionMsg>).ask<boolean>(msg, { timeoutMs: 10_000 })
+      ),
+    );
+    return answers.filter((a) => a.status === "fulfilled" && a.value).length;
   }
 
   /** A session actor stops once its session ended: forget it. */
@@ -216,7 +272,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
           sessionId: existing.id,
           sessionName: existing.name,
           status: existing.status,
-          servicePorts: [],
+          servicePorts: servicePortsOf(existing.image, preopenOf(existing)),
           created: false,
         };
       }
@@ -227,7 +283,10 @@ export class SessionsActor extends Actor<SessionsMsg> {
       );
     }
     const id = crypto.randomUUID();
-    await this.admit(accessKey, id, slots);
+    // No group named: the cheapest that can host it now (cost optimisation).
+    const group = req.config.scalingGroup ??
+      await this.svc.scalingGroupFor?.(slots) ?? "default";
+    const hold = (await this.admit(accessKey, id, slots, group))?.hold;
     const protect = Boolean(req.config.scaleInProtected);
     const now = Date.now();
     const row: SessionRow = {
@@ -237,10 +296,10 @@ export class SessionsActor extends Actor<SessionsMsg> {
       image,
       type: req.type,
       status: "PENDING",
-      statusInfo: "pending",
+      statusInfo: hold ?? "pending",
       agentId: null,
       kernelId: null,
-      scalingGroup: req.config.scalingGroup ?? "default",
+      scalingGroup: group,
       requestedSlots: slots,
       occupiedSlots: {},
       config: {
@@ -251,6 +310,9 @@ export class SessionsActor extends Actor<SessionsMsg> {
         startupCommand: req.startupCommand,
         resourceOpts: req.config.resourceOpts,
         scaleInProtected: protect,
+        preopenPorts: req.config.preopenPorts,
+        // "maintain" holds it for the cost budget (resume.ts re-announces it held).
+        ...(hold ? { costHold: hold } : {}),
       },
       mounts,
       tag: req.tag ?? null,
@@ -273,12 +335,12 @@ export class SessionsActor extends Actor<SessionsMsg> {
       });
       throw err;
     }
-    const ref = this.#spawn(row);
+    const ref = this.#spawn(row, currentTraceparent());
     const created: CreateSessionResult = {
       sessionId: id,
       sessionName: row.name,
       status: "PENDING",
-      servicePorts: [],
+      servicePorts: servicePortsOf(image, req.config.preopenPorts),
       created: true,
     };
     if (req.enqueueOnly) return created;

@@ -132,8 +132,8 @@ export async function takeOverCluster(
   // Children of a dead postmaster notice and exit on their own; a stuck
   // one would keep the shared memory and the new server from starting.
   const dir = realPath(clusterDir);
-  const leftovers = () =>
-    [...new Set([...processesInDir(dir), ...processesInDir(clusterDir)])];
+  const leftovers =
+    () => [...new Set([...processesInDir(dir), ...processesInDir(clusterDir)])];
   if (!(await waitUntil(() => leftovers().length === 0, 10_000))) {
     const owner = await readOwner(dataDir);
     if (owner && ownerAlive(owner)) {

@@ -165,7 +165,7 @@ export async function startEmbeddedPostgres(
     stderr: "piped",
   }).spawn();
   const tail: string[] = [];
-  const pump = pumpLog(child.stderr, logPath, tail);
+  const pump = pumpLog(child.stderr, logPath, tail, opts.log);
   const exited = child.status;
 
   const url = `postgres://${SUPERUSER}:${
@@ -441,13 +441,31 @@ async function pumpLog(
   stream: ReadableStream<Uint8Array>,
   path: string,
   tail: string[],
+  log: (line: string) => void,
 ): Promise<void> {
   const file = await Deno.open(path, { append: true, create: true });
   const decoder = new TextDecoder();
   let partial = "";
+  let dropping = false;
   try {
     for await (const chunk of stream) {
-      await file.write(chunk);
+      // A full disk must not stop the server (its stderr would block) nor
+      // this process (a rejected pump is an uncaught error): lines that
+      // cannot be written are dropped, and the memory tail keeps them.
+      try {
+        await writeAll(file, chunk);
+        if (dropping) log(`embedded postgres: ${path} is writable again`);
+        dropping = false;
+      } catch (e) {
+        if (!dropping) {
+          log(
+            `embedded postgres: cannot write ${path} (${
+              (e as Error).message
+            }); its log lines are dropped until it can`,
+          );
+        }
+        dropping = true;
+      }
       const lines = (partial + decoder.decode(chunk, { stream: true })).split(
         "\n",
       );
@@ -460,5 +478,11 @@ async function pumpLog(
     if (partial) tail.push(partial);
   } finally {
     file.close();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.byteLength;) {
+    at += await file.write(bytes.subarray(at));
   }
 }

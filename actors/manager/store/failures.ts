@@ -62,3 +62,38 @@ export function driverFailure(e: unknown): DriverFailure | undefined {
   }
   return undefined;
 }
+
+let guarded = false;
+
+/**
+ * Keeps the process alive through a known crash of `postgres@3.4.9` (its
+ * issues #1066, #1154, #1208; Deno issue #34667): when the server closes a
+ * connection while a small write is queued, the driver's `setImmediate`
+ * callback calls `socket.write` on the socket it has just set to null, and
+ * the TypeError escapes every await as an uncaught exception, so a database
+ * restart took the whole manager down. The connection is gone either way
+ * (the driver reconnects on the next query); only this exact failure (a
+ * TypeError raised in the driver's `nextWrite`) is caught, once per process,
+ * everything else still crashes as it should.
+ */
+export function guardDriverCrash(log: (line: string) => void): void {
+  if (guarded) return;
+  guarded = true;
+  globalThis.addEventListener("error", (e) => {
+    const err = (e as ErrorEvent).error;
+    if (!isQueuedWriteCrash(err)) return;
+    e.preventDefault();
+    log(
+      "store: a database connection closed under a queued write (postgres driver bug); it reconnects",
+    );
+  });
+}
+
+function isQueuedWriteCrash(err: unknown): boolean {
+  if (!(err instanceof TypeError) || typeof err.stack !== "string") {
+    return false;
+  }
+  const top = err.stack.split("\n").slice(1, 3).join("\n");
+  return top.includes("nextWrite") && top.includes("/postgres/") &&
+    top.includes("connection.js");
+}

@@ -56,7 +56,14 @@ export {
   type TransitionPatch,
 } from "./sessions.ts";
 export { type UsageInput, UsageRepo } from "./usage.ts";
-export { type VFolderInput, VFolderRepo } from "./vfolders.ts";
+export {
+  CostRepo,
+  type PhasedSession,
+  type PhaseQuery,
+  type StoredCostSettings,
+  type StoredPhase,
+  type StoredPrices,
+} from "./cost.ts";
 export {
   type WebSessionInput,
   WebSessionRepo,

@@ -9,13 +9,14 @@ import postgres from "postgres";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.ts";
 import { loadMigrations, migrate, type MigrationResult } from "./migrate.ts";
 import { AgentRepo } from "./agents.ts";
+import { CostRepo } from "./cost.ts";
 import { KernelRepo } from "./kernels.ts";
 import { KeypairRepo } from "./keypairs.ts";
 import { PolicyRepo } from "./policies.ts";
 import { ScalingGroupRepo } from "./scaling_groups.ts";
 import { SessionRepo } from "./sessions.ts";
 import { UsageRepo } from "./usage.ts";
-import { VFolderRepo } from "./vfolders.ts";
+import { guardDriverCrash } from "./failures.ts";
 import { WebSessionRepo } from "./web_sessions.ts";
 
 /** Options of {@link openStore}. */
@@ -52,9 +53,10 @@ export interface Store {
   readonly sessions: SessionRepo;
   readonly kernels: KernelRepo;
   readonly usage: UsageRepo;
-  readonly vfolders: VFolderRepo;
   /** Signed-in dashboard sessions (`/ui`). */
   readonly webSessions: WebSessionRepo;
+  /** Prices, keypairs' cost settings, session phases (cost.ts). */
+  readonly cost: CostRepo;
   /** What migration did at open. */
   readonly migration: MigrationResult;
   /** The embedded server, when one was started. */
@@ -76,6 +78,7 @@ export function databaseUrlFromEnv(): string | undefined {
  * server is stopped again before the error propagates.
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
+  guardDriverCrash(options.log ?? ((line) => console.error(line)));
   const migrations = await loadMigrations(options.migrationsDir);
   const embedded = options.databaseUrl ? null : await startEmbeddedPostgres({
     dataDir: options.dataDir,
@@ -109,8 +112,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     sessions: new SessionRepo(sql),
     kernels: new KernelRepo(sql),
     usage: new UsageRepo(sql),
-    vfolders: new VFolderRepo(sql),
     webSessions: new WebSessionRepo(sql),
+    cost: new CostRepo(sql),
     migration,
     embedded,
     async ensureDefaults() {

@@ -174,18 +174,3 @@ export interface UsageSum {
   gpuMs: number;
   cost: number;
 }
-
-/** Permission of a virtual folder: read-only, read-write, read-write-delete. */
-export type VFolderPermission = "ro" | "rw" | "wd";
-
-/** A persistent folder of a keypair. */
-export interface VFolder {
-  id: string;
-  name: string;
-  host: string;
-  accessKey: string;
-  permission: VFolderPermission;
-  /** Bytes; null = the policy's limit. */
-  quota: number | null;
-  createdAt: Date;
-}

@@ -83,16 +83,47 @@ export const StopForm: FC<{ job: JobView; csrf: string; back: string }> = (
   </form>
 );
 
+/** Suspend (RUNNING) or resume (SUSPENDED) control; nothing otherwise. */
+export const PauseForm: FC<{ job: JobView; csrf: string; back: string }> = (
+  p,
+) => {
+  const action = p.job.status === "RUNNING"
+    ? "suspend"
+    : p.job.status === "SUSPENDED"
+    ? "resume"
+    : undefined;
+  if (!action) return null;
+  const word = action === "suspend" ? "Suspend" : "Resume";
+  return (
+    <form
+      method="post"
+      action={`/ui/jobs/${p.job.sessionId}/${action}`}
+    >
+      <input type="hidden" name={CSRF_FIELD} value={p.csrf} />
+      <input type="hidden" name="next" value={p.back} />
+      <button
+        type="submit"
+        class="secondary"
+        aria-label={`${word} session ${p.job.sessionName}`}
+      >
+        {word}
+      </button>
+    </form>
+  );
+};
+
 /** Props of {@link JobRow}. */
 export interface JobRowProps {
   job: JobView;
   usage?: KernelUsage;
   now: number;
   csrf: string;
+  /** Cost so far, formatted ("—" when unknown). */
+  cost?: string;
 }
 
 /** One session as a table row (cards on narrow screens, by CSS). */
-export const JobRow: FC<JobRowProps> = ({ job, usage, now, csrf }) => {
+export const JobRow: FC<JobRowProps> = ({ job, usage, now, csrf, cost }) => {
   const ended = isEnded(job.status);
   const u = usageText(job, usage);
   const id = job.sessionId;
@@ -123,6 +154,9 @@ export const JobRow: FC<JobRowProps> = ({ job, usage, now, csrf }) => {
       <td data-label="Memory" class="nowrap">
         <span data-mem-of={ended ? undefined : id}>{u.mem}</span>
       </td>
+      <td data-label="Cost" class="nowrap">
+        <span data-cost-of={ended ? undefined : id}>{cost ?? "—"}</span>
+      </td>
       <td data-label="Status">
         <StatusBadge status={job.status} />
         {job.statusInfo && <div class="reason">{job.statusInfo}</div>}
@@ -135,6 +169,7 @@ export const JobRow: FC<JobRowProps> = ({ job, usage, now, csrf }) => {
           >
             Details
           </a>
+          <PauseForm job={job} csrf={csrf} back="/ui/jobs" />
           {!ended && <StopForm job={job} csrf={csrf} back="/ui/jobs" />}
         </div>
       </td>
@@ -154,6 +189,7 @@ export const JobHead: FC = () => (
       <th scope="col">Configuration</th>
       <th scope="col">CPU time</th>
       <th scope="col">Memory</th>
+      <th scope="col">Cost</th>
       <th scope="col">Status</th>
       <th scope="col">Actions</th>
     </tr>

@@ -6,9 +6,6 @@
  *
  * @module
  */
-// Server-rendered only: keys matter to client-side diffing, and in
-// precompile mode they would be printed as HTML attributes.
-// deno-lint-ignore-file jsx-key
 import type { Child, FC } from "hono/jsx";
 import { assetUrl } from "../assets.ts";
 import { CSRF_FIELD } from "../csrf.ts";
@@ -43,6 +40,12 @@ export interface LayoutProps {
   /** Extra stylesheet / script assets (names in assets.ts). */
   styles?: string[];
   scripts?: string[];
+  /**
+   * The response's style nonce (headers.ts), given to the extra scripts:
+   * an island reads it as `document.currentScript.nonce` to stamp the
+   * `<style>` elements a library makes (xterm.js).
+   */
+  styleNonce?: string;
   children?: Child;
 }
 
@@ -75,11 +78,15 @@ export const Layout: FC<LayoutProps> = (p) => {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {p.viewer && <meta name="csrf-token" content={p.viewer.csrfToken} />}
         <title>{`${p.title} · Backend.AI`}</title>
+        {/* No icon request (it would reach the API and answer 404). */}
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={assetUrl("style.css")} />
         {(p.styles ?? []).map((s) => (
           <link rel="stylesheet" href={assetUrl(s)} />
         ))}
-        {(p.scripts ?? []).map((s) => <script defer src={assetUrl(s)} />)}
+        {(p.scripts ?? []).map((s) => (
+          <script defer src={assetUrl(s)} nonce={p.styleNonce} />
+        ))}
         <script type="module" src={assetUrl("app.js")} />
       </head>
       <body data-page={p.page} data-live={p.live ? "1" : undefined}>

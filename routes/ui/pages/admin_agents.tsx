@@ -1,5 +1,7 @@
 /**
- * Operators: the agents with capacity and use, and drain / undrain. A
+ * Operators: the agents with capacity and use, their status and why
+ * (`statusInfo`), the drain in force (who, why, since when), the group
+ * autoscaler's last scale-in decision about each, and drain / undrain. A
  * drained agent takes no new session; its running ones go on. Admin
  * keypairs only (mod.ts guards `/admin/*`).
  *
@@ -15,6 +17,24 @@ import { render } from "../render.tsx";
 export const AGENTS_PATH = "/admin/agents";
 
 type Slots = Record<string, number>;
+
+/** The registry's drain in force, as the agent view carries it. */
+interface Drain {
+  by?: string;
+  reason?: string;
+  since?: number;
+}
+
+/** The autoscaler's last note about an agent. */
+interface ScaleIn {
+  action?: string;
+  reason?: string;
+  detail?: string;
+  at?: string;
+}
+
+const objectOf = <T,>(v: unknown): T | undefined =>
+  v && typeof v === "object" ? v as T : undefined;
 
 const slotsOf = (v: unknown): Slots =>
   v && typeof v === "object" ? v as Slots : {};
@@ -45,6 +65,7 @@ export function mountAgents(app: Hono<UiEnv>, ctx: UiContext): void {
                 <tr>
                   <th scope="col">Agent</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Scale-in</th>
                   <th scope="col">Scaling group</th>
                   <th scope="col">Capacity</th>
                   <th scope="col">In use</th>
@@ -59,6 +80,8 @@ export function mountAgents(app: Hono<UiEnv>, ctx: UiContext): void {
                   const id = String(a.id);
                   const cap = slotsOf(a.resourceSlots);
                   const draining = a.schedulable === false;
+                  const drain = objectOf<Drain>(a.drain);
+                  const note = objectOf<ScaleIn>(a.scaleIn);
                   return (
                     <tr id={`agent-${id}`}>
                       <th scope="row" data-label="Agent">
@@ -71,6 +94,37 @@ export function mountAgents(app: Hono<UiEnv>, ctx: UiContext): void {
                           {String(a.status)}
                         </span>
                         {draining && <span class="badge wait">DRAINING</span>}
+                        {typeof a.statusInfo === "string" && a.statusInfo && (
+                          <div class="reason">{a.statusInfo}</div>
+                        )}
+                        {drain && (
+                          <div class="reason">
+                            {`Drained ${
+                              drain.by === "admin"
+                                ? "by an operator"
+                                : drain.by === "scale-in"
+                                ? "by scale-in"
+                                : "by the agent"
+                            } since ${
+                              formatTime(
+                                new Date(Number(drain.since ?? 0))
+                                  .toISOString(),
+                              )
+                            }`}
+                          </div>
+                        )}
+                      </td>
+                      <td data-label="Scale-in">
+                        {note
+                          ? (
+                            <>
+                              <span>{String(note.action ?? "")}</span>
+                              <div class="reason">
+                                {String(note.detail ?? note.reason ?? "")}
+                              </div>
+                            </>
+                          )
+                          : "—"}
                       </td>
                       <td data-label="Scaling group">
                         {String(a.scalingGroup ?? "")}

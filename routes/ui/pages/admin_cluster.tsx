@@ -1,5 +1,5 @@
 /**
- * Operators: scaling groups (scheduler and autoscaler bounds), the pending
+ * Operators: scaling groups (scheduler, autoscaler bounds and prices), the pending
  * queue with each session's reason, keypairs, and resource policies. Read
  * views over the admin port; admin keypairs only (mod.ts guards
  * `/admin/*`).
@@ -12,9 +12,11 @@
 import type { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import type { UiContext, UiEnv } from "../env.ts";
+import type { PriceTableView } from "../../../actors/manager/port/mod.ts";
 import {
   formatBytes,
   formatConfiguration,
+  formatCost,
   formatSeconds,
   formatTime,
 } from "../format.ts";
@@ -33,6 +35,16 @@ const slots = (v: unknown) =>
   );
 const text = (v: unknown) => v === null || v === undefined ? "—" : String(v);
 const yesNo = (v: unknown) => (v ? "yes" : "no");
+
+/** A group's price table in words: "core 0.05 · GiB 0.01 · cuda.device 1.20". */
+function priceText(p: PriceTableView | null | undefined): string {
+  if (!p) return "not priced (free)";
+  return [
+    `core ${formatCost(p.cpuCoreHour)}`,
+    `GiB ${formatCost(p.memGiBHour)}`,
+    ...Object.entries(p.deviceHour).map(([k, v]) => `${k} ${formatCost(v)}`),
+  ].join(" · ");
+}
 
 /** A table of rows with labelled cells (cards on narrow screens). */
 const Table: FC<{
@@ -69,7 +81,10 @@ export function mountCluster(app: Hono<UiEnv>, ctx: UiContext): void {
   const admin = ctx.deps.admin;
 
   app.get(GROUPS_PATH, async (c) => {
-    const groups = await admin.listScalingGroups();
+    const [groups, prices] = await Promise.all([
+      admin.listScalingGroups(),
+      ctx.deps.cost?.prices().catch(() => undefined),
+    ]);
     const withBounds = await Promise.all(groups.map(async (g) => {
       const a = await admin.getAutoscaler(String(g.name)).catch(() => null);
       return { g, cfg: (a?.config ?? {}) as Row, status: a?.status as Row };
@@ -88,6 +103,7 @@ export function mountCluster(app: Hono<UiEnv>, ctx: UiContext): void {
             "Min agents",
             "Max agents",
             "Target free capacity",
+            ...(prices ? ["Prices per hour"] : []),
           ]}
           empty="No scaling group."
           rows={withBounds.map(({ g, cfg }) => [
@@ -98,6 +114,7 @@ export function mountCluster(app: Hono<UiEnv>, ctx: UiContext): void {
             text(cfg.minAgents),
             text(cfg.maxAgents),
             slots(cfg.targetFreeCapacity),
+            ...(prices ? [priceText(prices[String(g.name)])] : []),
           ])}
         />
       ),

@@ -1,7 +1,8 @@
 /**
- * One session: its facts (live from the event stream), a live usage plot
- * (uPlot, fed by the stream's usage samples), the files in its work dir,
- * a small code console, its logs where the port offers them, and stop.
+ * One session: its facts and cost so far (live from the event stream), a
+ * live usage plot (uPlot, fed by the stream's usage samples), a terminal
+ * and its service ports (job_tools.tsx), the files in its work dir, a
+ * small code console, its container logs, suspend / resume and stop.
  *
  * Everything a kernel or a user produced (names, file names, output,
  * `html` console items) is shown as text.
@@ -23,6 +24,7 @@ import type {
 import { isEnded } from "../../../actors/manager/lifecycle.ts";
 import {
   ageOf,
+  PauseForm,
   slotsOf,
   StatusBadge,
   StopForm,
@@ -34,6 +36,14 @@ import { fragment, render } from "../render.tsx";
 import { callerOf } from "../web_session.ts";
 import { toProblem } from "../../problems.ts";
 import { JOBS_PATH } from "./jobs.tsx";
+import { AppLinks, TerminalPanel } from "./job_tools.tsx";
+import { costText, sessionCosts } from "../costs.ts";
+
+/** A fresh nonce for this response's `<style>` elements (headers.ts). */
+function randomNonce(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...b));
+}
 
 /** Longest a console run waits for its output before showing what it has. */
 const RUN_WAIT_MS = 30_000;
@@ -42,25 +52,9 @@ const MAX_CODE = 64 * 1024;
 /** Images the console shows inline; anything else is named, not shown. */
 const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/gif"]);
 
-/**
- * The session logs call, where the port has it (`GET /session/{ref}/logs`
- * is being added next to this page): phase 1 shows the link only then.
- */
-type LogsFn = (caller: Caller, ref: string) => Promise<unknown>;
-function logsOf(deps: UiDeps): LogsFn | undefined {
-  const fn = (deps.sessions as unknown as { logs?: LogsFn }).logs;
-  return typeof fn === "function" ? fn.bind(deps.sessions) : undefined;
-}
-
-/** The text of a logs answer, whichever shape the port settles on. */
-function logsText(v: unknown): string {
-  if (typeof v === "string") return v;
-  const o = v as { logs?: unknown; result?: { logs?: unknown } } | null;
-  const text = o?.result?.logs ?? o?.logs;
-  return typeof text === "string" ? text : JSON.stringify(v, null, 2);
-}
-
-const Facts: FC<{ job: JobView; usage?: KernelUsage }> = ({ job, usage }) => {
+const Facts: FC<{ job: JobView; usage?: KernelUsage; cost: string }> = (
+  { job, usage, cost },
+) => {
   const u = usageText(job, usage);
   const live = !isEnded(job.status);
   const id = job.sessionId;
@@ -111,6 +105,10 @@ const Facts: FC<{ job: JobView; usage?: KernelUsage }> = ({ job, usage }) => {
       <dt>Memory</dt>
       <dd>
         <span data-mem-of={live ? id : undefined}>{u.mem}</span>
+      </dd>
+      <dt>Cost so far</dt>
+      <dd>
+        <span data-cost-of={live ? id : undefined}>{cost}</span>
       </dd>
     </dl>
   );
@@ -189,31 +187,45 @@ async function detailPage(
   const web = ctx.deps.web;
   const job = await web.job(caller, id);
   const running = job.status === "RUNNING";
-  const [usage, files] = await Promise.all([
+  const [usage, files, costs, apps] = await Promise.all([
     running
       ? web.usage(caller).then((all) => all.find((u) => u.sessionId === id))
       : Promise.resolve(undefined),
     running ? filesOf(ctx.deps, caller, id) : Promise.resolve(undefined),
+    sessionCosts(ctx.deps.cost, caller, [job]),
+    running && ctx.deps.channels
+      ? ctx.deps.channels.apps(caller, id).catch(() => [])
+      : Promise.resolve([]),
   ]);
   const csrf = c.get("web")!.csrfToken;
-  const hasLogs = logsOf(ctx.deps) !== undefined;
+  const terminal = running && ctx.deps.channels !== undefined;
+  if (terminal) c.set("styleNonce", randomNonce());
   return render(c, ctx, {
     title: job.sessionName,
     active: JOBS_PATH,
     page: "job",
     live: true,
-    styles: ["vendor/uplot.css"],
-    scripts: ["vendor/uplot.js", "usage_chart.js"],
+    styles: ["vendor/uplot.css", ...(terminal ? ["vendor/xterm.css"] : [])],
+    scripts: [
+      "vendor/uplot.js",
+      "usage_chart.js",
+      ...(terminal
+        ? ["vendor/xterm.js", "vendor/xterm-fit.js", "terminal.js"]
+        : []),
+    ],
     children: (
       <div data-session-id={id} id="job">
         <div class="toolbar">
           <a href="/ui/jobs">All jobs</a>
-          {hasLogs && <a href={`/ui/jobs/${id}/logs`}>Logs</a>}
+          <a href={`/ui/jobs/${id}/logs`}>Logs</a>
+          <PauseForm job={job} csrf={csrf} back={`/ui/jobs/${id}`} />
           {!isEnded(job.status) && (
             <StopForm job={job} csrf={csrf} back={`/ui/jobs/${id}`} />
           )}
         </div>
-        <Facts job={job} usage={usage} />
+        <Facts job={job} usage={usage} cost={costText(costs, id)} />
+        <AppLinks job={job} apps={apps} csrf={csrf} />
+        {terminal && <TerminalPanel job={job} />}
         {running && (
           <section aria-labelledby="chart-h" class="card">
             <h2 id="chart-h">Live usage</h2>
@@ -329,12 +341,18 @@ export function mountJob(app: Hono<UiEnv>, ctx: UiContext): void {
   app.get(`${JOBS_PATH}/:id/facts`, async (c) => {
     const caller = callerOf(c);
     const job = await ctx.deps.web.job(caller, c.req.param("id"));
-    const usage = job.status === "RUNNING"
-      ? (await ctx.deps.web.usage(caller)).find((u) =>
-        u.sessionId === job.sessionId
-      )
-      : undefined;
-    return fragment(c, <Facts job={job} usage={usage} />);
+    const [usage, costs] = await Promise.all([
+      job.status === "RUNNING"
+        ? ctx.deps.web.usage(caller).then((all) =>
+          all.find((u) => u.sessionId === job.sessionId)
+        )
+        : undefined,
+      sessionCosts(ctx.deps.cost, caller, [job]),
+    ]);
+    return fragment(
+      c,
+      <Facts job={job} usage={usage} cost={costText(costs, job.sessionId)} />,
+    );
   });
 
   app.post(`${JOBS_PATH}/:id/run`, async (c) => {
@@ -365,11 +383,17 @@ export function mountJob(app: Hono<UiEnv>, ctx: UiContext): void {
   });
 
   app.get(`${JOBS_PATH}/:id/logs`, async (c) => {
-    const logs = logsOf(ctx.deps);
-    const id = c.req.param("id");
-    if (!logs) return c.redirect(`/ui/jobs/${id}`, 303);
     const caller = callerOf(c);
+    const id = c.req.param("id");
     await ctx.deps.web.job(caller, id);
-    return detailPage(c, ctx, id, { logs: logsText(await logs(caller, id)) });
+    let logs: string;
+    try {
+      logs = await ctx.deps.sessions.logs(caller, id);
+    } catch (err) {
+      const p = toProblem(err);
+      if (!p) throw err;
+      logs = `(no logs: ${p.msg ?? p.title})`;
+    }
+    return detailPage(c, ctx, id, { logs });
   });
 }

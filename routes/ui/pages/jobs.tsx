@@ -1,6 +1,7 @@
 /**
  * The Jobs page: the keypair's live sessions and its recent ended ones,
- * with configuration, live usage, status and reason, and a stop control.
+ * with configuration, live usage, cost so far, status and reason, and
+ * suspend / resume (job_tools.tsx) and stop controls.
  * Rows update from the event stream (static/app.js asks `/jobs/ID/row`
  * for a changed session); nothing polls.
  *
@@ -15,6 +16,7 @@ import { fragment, render } from "../render.tsx";
 import { callerOf } from "../web_session.ts";
 import { toProblem } from "../../problems.ts";
 import { safeNext } from "../web_session.ts";
+import { costText, sessionCosts } from "../costs.ts";
 
 /** Path of the page (nav table). */
 export const JOBS_PATH = "/jobs";
@@ -32,6 +34,7 @@ export function mountJobs(app: Hono<UiEnv>, ctx: UiContext): void {
       web.jobs(caller, { recent: ctx.settings.recentJobs }),
       web.usage(caller),
     ]);
+    const costs = await sessionCosts(ctx.deps.cost, caller, jobs);
     const u = byId(usage);
     const now = Date.now();
     const csrf = c.get("web")!.csrfToken;
@@ -59,6 +62,7 @@ export function mountJobs(app: Hono<UiEnv>, ctx: UiContext): void {
                       usage={u.get(job.sessionId)}
                       now={now}
                       csrf={csrf}
+                      cost={costText(costs, job.sessionId)}
                     />
                   ))}
                 </tbody>
@@ -75,7 +79,12 @@ export function mountJobs(app: Hono<UiEnv>, ctx: UiContext): void {
                 <JobHead />
                 <tbody id="jobs-recent">
                   {ended.map((job) => (
-                    <JobRow job={job} now={now} csrf={csrf} />
+                    <JobRow
+                      job={job}
+                      now={now}
+                      csrf={csrf}
+                      cost={costText(costs, job.sessionId)}
+                    />
                   ))}
                 </tbody>
               </table>
@@ -92,9 +101,14 @@ export function mountJobs(app: Hono<UiEnv>, ctx: UiContext): void {
   app.get(`${JOBS_PATH}/:id/row`, async (c) => {
     const caller = callerOf(c);
     const job = await web.job(caller, c.req.param("id"));
-    const usage = isEnded(job.status)
-      ? undefined
-      : (await web.usage(caller)).find((u) => u.sessionId === job.sessionId);
+    const [usage, costs] = await Promise.all([
+      isEnded(job.status)
+        ? undefined
+        : web.usage(caller).then((all) =>
+          all.find((u) => u.sessionId === job.sessionId)
+        ),
+      sessionCosts(ctx.deps.cost, caller, [job]),
+    ]);
     return fragment(
       c,
       <table>
@@ -104,6 +118,7 @@ export function mountJobs(app: Hono<UiEnv>, ctx: UiContext): void {
             usage={usage}
             now={Date.now()}
             csrf={c.get("web")!.csrfToken}
+            cost={costText(costs, job.sessionId)}
           />
         </tbody>
       </table>,

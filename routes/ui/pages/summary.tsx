@@ -1,16 +1,18 @@
 /**
  * The Summary page: running sessions and slots in use against the
- * keypair's resource policy, live from the event stream. Storage used and
- * today's cost come with virtual folders and cost (phase 2); until then
- * their cards say "not available" rather than show a made-up number.
+ * keypair's resource policy, storage used by its folders, and today's
+ * cost against the daily limit, live from the event stream. A manager
+ * without folders or cost metering shows no card for them.
  *
  * @module
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { FC } from "hono/jsx";
 import type { UiContext, UiEnv } from "../env.ts";
 import type { KeypairUsageSummary } from "../../../actors/manager/port/mod.ts";
-import { formatSlot } from "../format.ts";
+import { formatBytes, formatSlot } from "../format.ts";
+import { type TodayFigures, todayOf } from "../costs.ts";
+import { foldersWithUsage } from "./folders.tsx";
 import { fragment, render } from "../render.tsx";
 import { callerOf } from "../web_session.ts";
 
@@ -49,8 +51,57 @@ const SlotMeter: FC<{ slot: string; used: number; cap?: number }> = (p) => {
   );
 };
 
-/** Sessions and slots against the policy; swapped in whole on each change. */
-export const SummaryPanel: FC<{ s: KeypairUsageSummary }> = ({ s }) => {
+/** Storage of the caller's folders. */
+interface StorageFigures {
+  folders: number;
+  usedBytes: number;
+}
+
+const StorageCard: FC<{ s: StorageFigures }> = ({ s }) => (
+  <section class="card" aria-labelledby="storage-h">
+    <h2 id="storage-h">Storage used</h2>
+    <p class="big" id="storage-used">{formatBytes(s.usedBytes)}</p>
+    <p>
+      {`in ${s.folders} ${s.folders === 1 ? "folder" : "folders"}. `}
+      <a href="/ui/folders">See folders</a>
+    </p>
+  </section>
+);
+
+/** Today's cost against the daily limit; the stream's `cost` event refreshes its figures. */
+const CostCard: FC<{ t: TodayFigures }> = ({ t }) => (
+  <section class="card" aria-labelledby="cost-h">
+    <h2 id="cost-h">Today's cost</h2>
+    <p class="big">
+      <span data-cost-today="spent">{t.spent}</span>{" "}
+      <span class="note" data-cost-today="limit">{t.limit}</span>
+    </p>
+    {t.hasLimit && (
+      <div class="meter-row">
+        <span id="cost-label" class="meter-label">Daily limit</span>
+        <meter
+          id="cost-meter"
+          aria-labelledby="cost-label"
+          min={0}
+          max={t.max}
+          value={t.value}
+          high={t.max * 0.8}
+        />
+      </div>
+    )}
+    <p class="note" data-cost-today="projected">{t.projected}</p>
+    <p>
+      <a href="/ui/stats">Statistics and billing</a>
+      {" · "}
+      <a href="/ui/settings">Cost settings</a>
+    </p>
+  </section>
+);
+
+/** Sessions and slots against the policy, storage and today's cost; swapped in whole on each change. */
+export const SummaryPanel: FC<
+  { s: KeypairUsageSummary; storage?: StorageFigures; today?: TodayFigures }
+> = ({ s, storage, today }) => {
   const slots = [
     ...SLOT_ORDER.filter((k) =>
       k !== "cuda.device" ||
@@ -102,33 +153,37 @@ export const SummaryPanel: FC<{ s: KeypairUsageSummary }> = ({ s }) => {
           />
         ))}
       </section>
-      <section class="card" aria-labelledby="storage-h" data-phase="2">
-        <h2 id="storage-h">Storage used</h2>
-        <p class="na">Not available yet: virtual folders are coming.</p>
-      </section>
-      <section class="card" aria-labelledby="cost-h" data-phase="2">
-        <h2 id="cost-h">Today's cost</h2>
-        <p class="na">Not available yet: cost metering is coming.</p>
-      </section>
+      {storage && <StorageCard s={storage} />}
+      {today && <CostCard t={today} />}
     </div>
   );
 };
 
+async function panel(c: Context<UiEnv>, ctx: UiContext) {
+  const caller = callerOf(c);
+  const folders = ctx.deps.folders;
+  const [s, storage, today] = await Promise.all([
+    ctx.deps.web.summary(caller),
+    folders
+      ? foldersWithUsage(folders, caller).then((rows) => ({
+        folders: rows.length,
+        usedBytes: rows.reduce((n, r) => n + r.usedBytes, 0),
+      })).catch(() => undefined)
+      : undefined,
+    todayOf(ctx.deps.cost, caller),
+  ]);
+  return <SummaryPanel s={s} storage={storage} today={today} />;
+}
+
 /** Mounts the Summary (`/ui`) and its live panel fragment. */
 export function mountSummary(app: Hono<UiEnv>, ctx: UiContext): void {
-  app.get("/", async (c) => {
-    const s = await ctx.deps.web.summary(callerOf(c));
-    return render(c, ctx, {
+  app.get("/", async (c) =>
+    render(c, ctx, {
       title: "Summary",
       active: "",
       page: "summary",
       live: true,
-      children: <SummaryPanel s={s} />,
-    });
-  });
-  app.get(
-    "/summary/panel",
-    async (c) =>
-      fragment(c, <SummaryPanel s={await ctx.deps.web.summary(callerOf(c))} />),
-  );
+      children: await panel(c, ctx),
+    }));
+  app.get("/summary/panel", async (c) => fragment(c, await panel(c, ctx)));
 }

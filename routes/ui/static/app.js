@@ -13,6 +13,11 @@ async function fetchFragment(url) {
     headers: { accept: "text/html" },
     credentials: "same-origin",
   });
+  if (res.status === 401) {
+    // Signed out meanwhile (expired, or signed out in another tab).
+    location.assign("/ui/signin");
+    return null;
+  }
   if (!res.ok) return null;
   const t = document.createElement("template");
   t.innerHTML = await res.text();
@@ -123,6 +128,23 @@ function onUsage(samples) {
   document.dispatchEvent(new CustomEvent("bai:usage", { detail: samples }));
 }
 
+/** Cost figures (formatted by the server): each live session's cost so far, today's total. */
+function onCost(c) {
+  for (const s of c.sessions || []) {
+    setText(`[data-cost-of="${CSS.escape(s.sessionId)}"]`, s.cost);
+  }
+  if (c.today) {
+    setText('[data-cost-today="spent"]', c.today.spent);
+    setText('[data-cost-today="limit"]', c.today.limit);
+    setText('[data-cost-today="projected"]', c.today.projected);
+    const meter = document.getElementById("cost-meter");
+    if (meter && c.today.max > 0) {
+      meter.max = c.today.max;
+      meter.value = c.today.value;
+    }
+  }
+}
+
 function connect() {
   if (!body.dataset.live || typeof EventSource === "undefined") return;
   const es = new EventSource("/ui/events");
@@ -131,6 +153,7 @@ function connect() {
   es.addEventListener("open", catchUp);
   es.addEventListener("session", (e) => onSession(JSON.parse(e.data)));
   es.addEventListener("usage", (e) => onUsage(JSON.parse(e.data)));
+  es.addEventListener("cost", (e) => onCost(JSON.parse(e.data)));
 }
 
 connect();
