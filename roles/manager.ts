@@ -13,7 +13,9 @@ import {
   parseManagerConfig,
 } from "../actors/manager/config.ts";
 import { createGateway } from "../routes/app.ts";
-import { serveGateway } from "../routes/serve.ts";
+import { type GatewayServer, serveGateway } from "../routes/serve.ts";
+import type { AppOrigin } from "../routes/app_proxy/origin.ts";
+import { APP_PROXY_PREFIX } from "../actors/manager/port/channels.ts";
 import { explainStoreFailure } from "../actors/manager/store_failures.ts";
 import { collectManagerCore } from "../actors/manager/telemetry.ts";
 import {
@@ -41,10 +43,13 @@ export async function startManager(
   const core = await startManagerCore(config);
   // Metrics: sampled at each scrape (actors/manager/telemetry.ts).
   const stopCollecting = collectManagerCore(core);
+  // Session apps (Jupyter) on an origin of their own (routes/app_proxy/origin.ts).
+  const apps = await serveApps(config, (req) => app.fetch(req));
   const app = createGateway(core.deps, {
     defaultRateLimit: config.rateLimit,
     explainError: explainStoreFailure,
     telemetry: { registry: metrics, metricsToken: config.metricsToken },
+    appProxyOrigin: apps.origin,
   });
   const metricsServer = config.metricsPort === undefined
     ? undefined
@@ -70,6 +75,11 @@ export async function startManager(
   console.error(
     `manager: serving on http://${config.hostname}:${server.port} (cluster endpoint ws://HOST:${server.port}/x/cluster)`,
   );
+  if (apps.server) {
+    console.error(
+      `manager: session apps (Jupyter ...) on http://${config.hostname}:${apps.server.port}/x/apps/`,
+    );
+  }
   let stopped = false;
   return {
     port: server.port,
@@ -81,11 +91,55 @@ export async function startManager(
       stopped = true;
       stopCollecting();
       await metricsServer?.shutdown();
+      await apps.server?.shutdown();
       await server.shutdown();
       await endpoint.remove();
       await core.stop();
     },
   };
+}
+
+/**
+ * Where session apps are served. `APP_PROXY_ORIGIN` names an origin of
+ * their own (another host name of this server); otherwise a listener of
+ * their own on `APP_PORT` (default: the API port + 1, or any free port when
+ * that is taken) that answers the app proxy's paths only, so nothing of the
+ * dashboard is ever served on the apps' origin.
+ */
+async function serveApps(
+  config: ManagerConfig,
+  fetch: (req: Request) => Response | Promise<Response>,
+): Promise<{ origin: AppOrigin; server?: GatewayServer }> {
+  const fixed = Deno.env.get("APP_PROXY_ORIGIN");
+  if (fixed) return { origin: { kind: "fixed", origin: fixed } };
+  const wanted = Number(
+    Deno.env.get("APP_PORT") ?? (config.port > 0 ? config.port + 1 : 0),
+  );
+  const handler = {
+    fetch: (req: Request) =>
+      new URL(req.url).pathname.startsWith(`${APP_PROXY_PREFIX}/`)
+        ? fetch(req)
+        : new Response("Only session apps are served on this port.\n", {
+          status: 404,
+          headers: { "Content-Type": "text/plain" },
+        }),
+  };
+  let server: GatewayServer;
+  try {
+    server = await serveGateway(handler, {
+      hostname: config.hostname,
+      port: wanted,
+    });
+  } catch (e) {
+    const inUse = e instanceof Deno.errors.AddrInUse ||
+      (e as { code?: string }).code === "EADDRINUSE";
+    if (!inUse || wanted === 0) throw e;
+    server = await serveGateway(handler, {
+      hostname: config.hostname,
+      port: 0,
+    });
+  }
+  return { origin: { kind: "port", port: server.port }, server };
 }
 
 /** The URL a client on this host reaches a gateway bound to `hostname` at. */

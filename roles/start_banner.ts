@@ -49,7 +49,7 @@ export function startBanner(f: BannerFacts): string {
     : `saved in ${shown}/admin.keypair`;
   return [
     `start: cluster ready on ${f.url} (admin keypair ${f.adminAccessKey}, ${keys}) — try:`,
-    `  ${prefix}deno task cli run -c 'print(6 * 7)'`,
+    `  ${prefix}deno task cli run --rm -c 'print(6 * 7)'`,
     `  ${prefix}deno task cli ps`,
   ].join("\n");
 }

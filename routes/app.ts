@@ -35,6 +35,7 @@ import { mountStream } from "./stream.ts";
 import { mountPty } from "./pty.ts";
 import { mountTcpProxy } from "./tcpproxy.ts";
 import { mountAppProxy, mountAppTokens } from "./app_proxy/mod.ts";
+import type { AppOrigin } from "./app_proxy/origin.ts";
 import { mountUi } from "./ui/mod.ts";
 import { mountVersion, versionCheck } from "./version.ts";
 import { mountMetrics, observeRequests } from "./telemetry.ts";
@@ -68,6 +69,8 @@ export interface GatewayOptions {
    * @default {none}
    */
   telemetry?: { registry: Registry; metricsToken?: string };
+  /** Where the app proxy serves session apps (app_proxy/origin.ts). @default {{ kind: "same" }} */
+  appProxyOrigin?: AppOrigin;
 }
 
 const DEFAULTS = {
@@ -79,7 +82,7 @@ const DEFAULTS = {
   logError: (msg: string, err: unknown) =>
     console.error(`gateway: ${msg}`, err),
   explainError: () => undefined,
-} satisfies Omit<Required<GatewayOptions>, "telemetry">;
+} satisfies Omit<Required<GatewayOptions>, "telemetry" | "appProxyOrigin">;
 
 const OVERRIDE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -90,7 +93,7 @@ export function createGateway(
 ): Hono<GatewayEnv> {
   const opts = { ...DEFAULTS, ...options } satisfies Omit<
     Required<GatewayOptions>,
-    "telemetry"
+    "telemetry" | "appProxyOrigin"
   >;
   const limits: BodyLimits = {
     jsonBodyLimit: opts.jsonBodyLimit,
@@ -106,9 +109,9 @@ export function createGateway(
     }
   }
   // First, so `/ui` (cookie sessions, its own CSRF and limits) never meets the API's middleware.
-  mountUi(app, deps);
+  mountUi(app, deps, { appOrigin: options.appProxyOrigin });
   // Also in front: browsers reach apps by token cookie, never by signature.
-  mountAppProxy(app, deps);
+  mountAppProxy(app, deps, { origin: options.appProxyOrigin });
 
   app.use("*", async (c, next) => {
     await next();
@@ -145,7 +148,7 @@ export function createGateway(
   mountStream(app, deps, opts.logError);
   mountPty(app, deps, opts.logError);
   mountTcpProxy(app, deps, opts.logError);
-  mountAppTokens(app, deps);
+  mountAppTokens(app, deps, { origin: options.appProxyOrigin });
   mountEvents(app, deps);
   mountAdmin(app, deps);
   mountGraphql(app, deps, opts.logError);

@@ -60,7 +60,9 @@ export async function drained(
   socket: WebSocket,
   limit = DRAIN_BYTES,
 ): Promise<void> {
-  while (socket.bufferedAmount > limit && socket.readyState === WebSocket.OPEN) {
+  while (
+    socket.bufferedAmount > limit && socket.readyState === WebSocket.OPEN
+  ) {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -93,7 +95,9 @@ export function drivePty(
   let ch = first;
   let restarting = false;
   const send = (frame: Record<string, unknown>) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+    }
   };
   const closeSocket = (reason: string) => {
     if (
@@ -112,7 +116,8 @@ export function drivePty(
       send({ type: "out", data: toBase64(chunk) });
       await drained(socket);
     }
-    const end = await c.closed.catch(() => ({ reason: "closed" }));
+    c.close(); // no-op once closed; ends a terminal whose output ended alone
+    const end = await c.closed;
     if (restarting || c !== ch) return; // a new shell follows on this socket
     const exit = (end as { exitCode?: number }).exitCode;
     closeSocket(exit !== undefined ? `exit ${exit}` : end.reason);

@@ -7,10 +7,9 @@
  * drops the body of every GET/HEAD request (its `Request.body` is always
  * null for them). `node:http` keeps it, so requests arrive here, their GET
  * bodies are handed to the app through override.ts's preloaded-body map, and
- * responses stream back. WebSocket upgrades need `Deno.upgradeWebSocket`,
- * which only works on a `Deno.serve` request, so an upgrade is relayed byte
- * for byte (Host and signature intact) to a private `Deno.serve` listener
- * on loopback serving the same app.
+ * responses stream back. A WebSocket upgrade is handed to the app with its
+ * socket, and the route's `Deno.upgradeWebSocket` runs the WebSocket
+ * natively on that connection (native_upgrade.ts; no relay).
  *
  * @module
  */
@@ -22,6 +21,13 @@ import { preloadBody } from "./override.ts";
 import { rememberPeer } from "./peer.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { upgradeProblem } from "./upgrade.ts";
+import { upgradeOnSocket } from "./native_upgrade.ts";
+import { serveFast } from "./fast_http.ts";
+
+/** Bodies up to this size are read whole by the fast path; larger ones stream through node:http. */
+const FAST_BODY_BYTES = 1 << 20;
+/** node:http's own limit on a request head (it answers 431 past it). */
+const FAST_HEAD_BYTES = 16 << 10;
 
 /** Options of {@link serveGateway}. */
 export interface ServeOptions {
@@ -254,11 +260,6 @@ export async function serveGateway(
   const hostname = options.hostname ?? "127.0.0.1";
   const maxGetBody = options.maxGetBodyBytes ?? 1 << 20;
 
-  const upgrades = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req) => app.fetch(req),
-  );
-
   const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
   const server = http.createServer(async (req, res) => {
     // A whole head arrived: no deadline while the request is served; the
@@ -336,50 +337,54 @@ export async function serveGateway(
         refuseUpgrade(socket, refused);
         return;
       }
-      const upstream = net.connect(upgrades.addr.port, "127.0.0.1");
-      // Relayed frames are small and latency-bound (cluster asks, streamed
-      // output): Nagle would hold each second frame ~40 ms for an ACK.
-      socket.setNoDelay(true);
-      upstream.setNoDelay(true);
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-        lines.push(
-          `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`,
-        );
-      }
-      upstream.write(lines.join("\r\n") + "\r\n\r\n");
-      if (head.byteLength) upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-      const end = () => {
-        socket.destroy();
-        upstream.destroy();
-      };
-      socket.on("error", end).on("close", end);
-      upstream.on("error", end).on("close", end);
+      // The WebSocket runs natively on this very socket (native_upgrade.ts).
+      upgradeOnSocket(app, req, socket, head, hostname).catch(() =>
+        socket.destroy()
+      );
     },
   );
 
-  server.maxConnections = options.maxConnections ?? defaultMaxConnections();
   server.on("connection", (socket: net.Socket) => {
     arm(socket, headersTimeoutMs);
     socket.once("close", () => disarm(socket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, hostname, () => resolve());
+  // Connections arrive at the fast path (fast_http.ts); those it does not
+  // serve go on to `server` above, which never listens itself.
+  const open = new Set<net.Socket>();
+  const listener = net.createServer((socket: net.Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+    socket.setNoDelay(true);
+    arm(socket, headersTimeoutMs);
+    socket.once("close", () => disarm(socket));
+    serveFast(socket, {
+      app,
+      fallback: server,
+      hostname,
+      maxBodyBytes: FAST_BODY_BYTES,
+      maxHeadBytes: FAST_HEAD_BYTES,
+      onHead: disarm,
+      onIdle: (s) => arm(s, headersTimeoutMs),
+    });
   });
-  const port = (server.address() as net.AddressInfo).port;
+  listener.maxConnections = options.maxConnections ?? defaultMaxConnections();
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(options.port ?? 0, hostname, () => resolve());
+  });
+  const port = (listener.address() as net.AddressInfo).port;
   options.onListen?.({ hostname, port });
 
   return {
     hostname,
     port,
     async shutdown() {
-      const closed = new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => listener.close(() => r()));
       server.closeAllConnections();
-      await Promise.all([closed, upgrades.shutdown()]);
+      for (const socket of open) socket.destroy();
+      await closed;
     },
   };
 }

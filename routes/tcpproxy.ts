@@ -12,6 +12,8 @@
  *   CLI's `--arg`/`-e`) are accepted and ignored: apps start as their
  *   image declares. The socket closes (1000) when the app closes its side;
  *   closing the socket closes the connection inside (after what was sent).
+ *   Uploads are paced by the kernel: the client's connection is not read
+ *   while a MiB waits for the kernel's credit (tunnel_socket.ts).
  *
  * v4 clients use `/stream/kernel/...`.
  *
@@ -22,12 +24,11 @@ import { z } from "zod";
 import { requireAuth } from "./auth.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
-import type {
-  ChannelStream,
-  GatewayDeps,
-} from "../actors/manager/port/mod.ts";
+import type { ChannelStream, GatewayDeps } from "../actors/manager/port/mod.ts";
 import { intish, ownerAccessKeyOf, queryParams, validate } from "./params.ts";
 import { drained, requireUpgrade, type SocketLogger } from "./pty.ts";
+import { takeRawUpgrade } from "./native_upgrade.ts";
+import { serveTunnelSocket } from "./tunnel_socket.ts";
 
 const TcpProxyParams = z.object({
   app: z.string().regex(/^[\w-]{1,64}$/),
@@ -69,11 +70,9 @@ export function driveTunnel(
       socket.send(chunk);
       await drained(socket, 1 << 20);
     }
-    const end = await ch.closed.then(
-      (e) => e.reason,
-      () => "closed",
-    );
-    close(1000, end);
+    // The app closed its side (or the channel ended): a WebSocket has no
+    // half-close, so the tunnel ends here, as Backend.AI's does.
+    close(1000, "the app closed the connection");
   };
   const start = () =>
     void pump().catch((e) => {
@@ -107,6 +106,18 @@ export function mountTcpProxy(
         app: p.app,
         ...(p.port !== undefined ? { port: p.port } : {}),
       });
+      // On the client's own connection when the gateway hands it over, so
+      // an upload waits for the kernel (tunnel_socket.ts); else Deno's.
+      const raw = takeRawUpgrade(c.req.raw);
+      if (raw) {
+        serveTunnelSocket(
+          raw.socket,
+          raw.head,
+          c.req.header("sec-websocket-key") ?? "",
+          ch,
+        );
+        return c.body(null, 204); // not written: the socket is the tunnel's
+      }
       let upgraded: { socket: WebSocket; response: Response };
       try {
         upgraded = Deno.upgradeWebSocket(c.req.raw);

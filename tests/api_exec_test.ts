@@ -250,6 +250,18 @@ Deno.test({
             ),
             "hello file\n",
           );
+          // An uploaded module imports from a query cell, as with python3 -c.
+          await upload(c, "exec-py", {
+            "helper.py": "def twice(x):\n    return 2 * x\n",
+          });
+          assertEquals(
+            await stdoutOf(
+              c,
+              "exec-py",
+              "import helper\nprint(helper.twice(21))",
+            ),
+            "42\n",
+          );
           await stdoutOf(
             c,
             "exec-py",

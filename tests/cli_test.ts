@@ -85,66 +85,101 @@ Deno.test({
   const c = await startCluster({ agents: 1 });
   const work = await Deno.makeTempDir({ prefix: "bai-cli-" });
   try {
-    await t.step("the data dir alone: var/endpoint and var/admin.keypair", async () => {
-      // The manager wrote the URL it serves; the keypair file is what a
-      // manager that generated its admin keypair saves (this one was given
-      // it through ADMIN_ACCESS_KEY, so the test writes the same file).
-      assertEquals(
-        (await Deno.readTextFile(`${c.dataDir}/endpoint`)).trim(),
-        c.endpoint,
-      );
-      await Deno.writeTextFile(
-        `${c.dataDir}/admin.keypair`,
-        JSON.stringify(c.admin),
-      );
-      const r = await cli(["run", "--rm", "-c", "print(6 * 7)"], {
-        DATA_DIR: c.dataDir,
-      });
-      assertEquals([r.stdout, r.stderr, r.code], ["42\n", "", 0]);
-    });
+    await t.step(
+      "the data dir alone: var/endpoint and var/admin.keypair",
+      async () => {
+        // The manager wrote the URL it serves; the keypair file is what a
+        // manager that generated its admin keypair saves (this one was given
+        // it through ADMIN_ACCESS_KEY, so the test writes the same file).
+        assertEquals(
+          (await Deno.readTextFile(`${c.dataDir}/endpoint`)).trim(),
+          c.endpoint,
+        );
+        await Deno.writeTextFile(
+          `${c.dataDir}/admin.keypair`,
+          JSON.stringify(c.admin),
+        );
+        const r = await cli(["run", "--rm", "-c", "print(6 * 7)"], {
+          DATA_DIR: c.dataDir,
+        });
+        assertEquals([r.stdout, r.stderr, r.code], ["42\n", "", 0]);
+      },
+    );
 
     const env = adminEnv(c);
-    await t.step("run: the exit code is the run's; a traceback shows only the user's code", async () => {
-      const exit3 = await cli(["run", "--rm", "-c", "raise SystemExit(3)"], env);
-      assertEquals(exit3.code, 3, exit3.stderr);
-      const boom = await cli(
-        ["run", "--rm", "-c", "def f():\n    return 1 / 0\nf()"],
-        env,
-      );
-      assertEquals(boom.code, 1);
-      assertMatch(boom.stderr, /ZeroDivisionError: division by zero/);
-      assertMatch(boom.stderr, /File "<cell-1>", line 3/);
-      assert(!/bai_|runner|ast\.py/.test(boom.stderr), boom.stderr);
-      const syntax = await cli(["run", "--rm", "-c", "print(("], env);
-      assertEquals(syntax.code, 1);
-      assertMatch(syntax.stderr, /SyntaxError/);
-      assert(!/bai_|runner|ast\.py|Traceback/.test(syntax.stderr), syntax.stderr);
-    });
+    await t.step(
+      "run: the exit code is the run's; a traceback shows only the user's code",
+      async () => {
+        const exit3 = await cli(
+          ["run", "--rm", "-c", "raise SystemExit(3)"],
+          env,
+        );
+        assertEquals(exit3.code, 3, exit3.stderr);
+        const boom = await cli(
+          ["run", "--rm", "-c", "def f():\n    return 1 / 0\nf()"],
+          env,
+        );
+        assertEquals(boom.code, 1);
+        assertMatch(boom.stderr, /ZeroDivisionError: division by zero/);
+        assertMatch(boom.stderr, /File "<cell-1>", line 3/);
+        assert(!/bai_|runner|ast\.py/.test(boom.stderr), boom.stderr);
+        const syntax = await cli(["run", "--rm", "-c", "print(("], env);
+        assertEquals(syntax.code, 1);
+        assertMatch(syntax.stderr, /SyntaxError/);
+        assert(
+          !/bai_|runner|ast\.py|Traceback/.test(syntax.stderr),
+          syntax.stderr,
+        );
+      },
+    );
 
-    await t.step("run: input() is answered from stdin; a file runs; -r sets resources", async () => {
-      const asked = await cli(
-        ["run", "--rm", "-c", 'name = input("name? ")\nprint("hi", name)'],
-        env,
-        { stdin: "Ada\n" },
-      );
-      assertEquals([asked.stdout, asked.code], ["name? hi Ada\n", 0]);
-      await Deno.writeTextFile(
-        `${work}/prog.py`,
-        "import os\nprint(os.cpu_count() is not None, 2 + 3)\n",
-      );
-      const file = await cli(
-        ["run", "prog.py", "--name", "cli-files", "-r", "cpu=1", "-r", "mem=512m"],
-        env,
-        { cwd: work },
-      );
-      assertEquals([file.stdout, file.code], ["True 5\n", 0], file.stderr);
-      const info = await cli(["GET", "/session/cli-files", "--pick", "occupiedSlots"], env);
-      assertEquals(JSON.parse(info.stdout), { cpu: 1, mem: 512 * 2 ** 20 });
-      // The same name again: the same session, its state kept.
-      await cli(["run", "--name", "cli-files", "-c", "kept = 41"], env);
-      const again = await cli(["run", "--name", "cli-files", "-c", "print(kept + 1)"], env);
-      assertEquals(again.stdout, "42\n");
-    });
+    await t.step(
+      "run: input() is answered from stdin; a file runs; -r sets resources",
+      async () => {
+        const asked = await cli(
+          ["run", "--rm", "-c", 'name = input("name? ")\nprint("hi", name)'],
+          env,
+          { stdin: "Ada\n" },
+        );
+        assertEquals([asked.stdout, asked.code], ["name? hi Ada\n", 0]);
+        await Deno.writeTextFile(
+          `${work}/prog.py`,
+          "import os\nprint(os.cpu_count() is not None, 2 + 3)\n",
+        );
+        const file = await cli(
+          [
+            "run",
+            "prog.py",
+            "--name",
+            "cli-files",
+            "-r",
+            "cpu=1",
+            "-r",
+            "mem=512m",
+          ],
+          env,
+          { cwd: work },
+        );
+        assertEquals([file.stdout, file.code], ["True 5\n", 0], file.stderr);
+        const info = await cli([
+          "GET",
+          "/session/cli-files",
+          "--pick",
+          "occupiedSlots",
+        ], env);
+        assertEquals(JSON.parse(info.stdout), { cpu: 1, mem: 512 * 2 ** 20 });
+        // The same name again: the same session, its state kept.
+        await cli(["run", "--name", "cli-files", "-c", "kept = 41"], env);
+        const again = await cli([
+          "run",
+          "--name",
+          "cli-files",
+          "-c",
+          "print(kept + 1)",
+        ], env);
+        assertEquals(again.stdout, "42\n");
+      },
+    );
 
     await t.step("upload, download, ps, logs, rm", async () => {
       await Deno.writeTextFile(`${work}/a.txt`, "alpha\n");
@@ -165,9 +200,15 @@ Deno.test({
       assertEquals(made.code, 0, made.stderr);
       const out = `${work}/got`;
       await Deno.mkdir(out);
-      const down = await cli(["download", "cli-files", "out.txt", "-o", out], env);
+      const down = await cli(
+        ["download", "cli-files", "out.txt", "-o", out],
+        env,
+      );
       assertEquals(down.code, 0, down.stderr);
-      assertMatch(down.stderr, /^download out\.txt 11 B.* → .*got\/out\.txt\n$/);
+      assertMatch(
+        down.stderr,
+        /^download out\.txt 11 B.* → .*got\/out\.txt\n$/,
+      );
       assertEquals(await Deno.readTextFile(`${out}/out.txt`), "alpha\nbeta\n");
 
       const ps = await cli(["ps"], env);
@@ -184,26 +225,54 @@ Deno.test({
       assertMatch(all.stdout, /\ncli-files +TERMINATED/);
     });
 
-    await t.step("raw: a query-string GET, a GET with a JSON body, --pick", async () => {
-      await cli(["POST", "/session", '{"image":"python","name":"cli-raw"}'], env);
-      const q = await cli(["GET", "/x/admin/sessions?status=RUNNING&limit=5", "--pick", "total"], env);
-      assertEquals([q.stdout, q.stderr, q.code], ["1\n", "200 OK\n", 0]);
-      const body = await cli(["GET", "/session/cli-raw/files", '{"path":"."}', "--pick", "abspath"], env);
-      assertEquals([body.stdout, body.code], [".\n", 0], body.stderr);
-      const piped = await cli(["POST", "/session/cli-raw", "-"], env, {
-        stdin: '{"mode":"query","code":"print(7 * 6)","runId":null}',
-      });
-      assertEquals(JSON.parse(piped.stdout).result.console, [["stdout", "42\n"]]);
-    });
+    await t.step(
+      "raw: a query-string GET, a GET with a JSON body, --pick",
+      async () => {
+        await cli(
+          ["POST", "/session", '{"image":"python","name":"cli-raw"}'],
+          env,
+        );
+        const q = await cli([
+          "GET",
+          "/x/admin/sessions?status=RUNNING&limit=5",
+          "--pick",
+          "total",
+        ], env);
+        assertEquals([q.stdout, q.stderr, q.code], ["1\n", "200 OK\n", 0]);
+        const body = await cli([
+          "GET",
+          "/session/cli-raw/files",
+          '{"path":"."}',
+          "--pick",
+          "abspath",
+        ], env);
+        assertEquals([body.stdout, body.code], [".\n", 0], body.stderr);
+        const piped = await cli(["POST", "/session/cli-raw", "-"], env, {
+          stdin: '{"mode":"query","code":"print(7 * 6)","runId":null}',
+        });
+        assertEquals(JSON.parse(piped.stdout).result.console, [[
+          "stdout",
+          "42\n",
+        ]]);
+      },
+    );
 
     await t.step("failures: one line each, with the real cause", async () => {
       const port = closedPort();
       oneLine(
-        await cli(["ps"], { ...env, BACKEND_ENDPOINT: `http://127.0.0.1:${port}` }),
-        new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}: connection refused`),
+        await cli(["ps"], {
+          ...env,
+          BACKEND_ENDPOINT: `http://127.0.0.1:${port}`,
+        }),
+        new RegExp(
+          `cannot reach http://127\\.0\\.0\\.1:${port}: connection refused`,
+        ),
       );
       oneLine(
-        await cli(["ps"], { BACKEND_ENDPOINT: c.endpoint, BACKEND_ACCESS_KEY: "AKIAHALF" }),
+        await cli(["ps"], {
+          BACKEND_ENDPOINT: c.endpoint,
+          BACKEND_ACCESS_KEY: "AKIAHALF",
+        }),
         /BACKEND_ACCESS_KEY is set but BACKEND_SECRET_KEY is not/,
         2,
       );
@@ -212,7 +281,11 @@ Deno.test({
         /GET \/session\/no-such-session → 404 object-not-found/,
       );
       oneLine(
-        await cli(["POST", "/session", '{"image":"python","name":"cli-top","resources":{"cpu":2}}'], env),
+        await cli([
+          "POST",
+          "/session",
+          '{"image":"python","name":"cli-top","resources":{"cpu":2}}',
+        ], env),
         /400 invalid-api-params: .*resources go inside config/,
       );
       const user = await c.newKeypair();
@@ -225,7 +298,9 @@ Deno.test({
       await c.json("POST", `/x/admin/keypairs/${user.accessKey}/deactivate`);
       oneLine(
         await cli(["ps"], userEnv),
-        new RegExp(`401 auth-failed: .*Access key is inactive \\[keypair ${user.accessKey} from BACKEND_ACCESS_KEY\\]`),
+        new RegExp(
+          `401 auth-failed: .*Access key is inactive \\[keypair ${user.accessKey} from BACKEND_ACCESS_KEY\\]`,
+        ),
       );
       oneLine(await cli(["frobnicate"], env), /unknown verb "frobnicate"/, 2);
     });

@@ -147,6 +147,7 @@ Deno.test({
     NO_COLOR: "1",
   };
   const background: Background[] = [];
+  const trace = Deno.env.get("COOKBOOK_TRACE") === "1";
   try {
     for (const [b, steps] of blocks.entries()) {
       let retry = false;
@@ -156,8 +157,9 @@ Deno.test({
           const log = `${work}/background-${background.length}.log`;
           background.push({
             command: step.command,
-            proc: new Deno.Command("bash", {
-              args: ["-c", `exec ${command} >${log} 2>&1`],
+            // Its own process group, so the whole command can be ended.
+            proc: new Deno.Command("setsid", {
+              args: ["bash", "-c", `${command} >${log} 2>&1`],
               cwd: work,
               env,
               clearEnv: true,
@@ -171,16 +173,18 @@ Deno.test({
         const deadline = Date.now() + (retry ? 90_000 : 0);
         let lines: string[];
         for (;;) {
-          const out = await new Deno.Command("bash", {
-            args: ["-c", `exec 2>&1\n${command}`],
+          if (trace) console.error(`cookbook $ ${command}`);
+          // A recipe that hangs fails with what it printed, not the suite.
+          const out = await new Deno.Command("timeout", {
+            args: ["-k", "5", "180", "bash", "-c", `exec 2>&1\n${command}`],
             cwd: work,
             env,
             clearEnv: true,
             stdin: "null",
             stdout: "piped",
           }).output();
-          lines = new TextDecoder().decode(out.stdout).replace(/\n+$/, "")
-            .split("\n").filter((l, i, all) => !(all.length === 1 && l === ""));
+          const text = new TextDecoder().decode(out.stdout).replace(/\n+$/, "");
+          lines = text === "" ? [] : text.split("\n");
           if (matches(lines, expected) || Date.now() > deadline) break;
           await new Promise((r) => setTimeout(r, 1000));
         }
@@ -203,9 +207,11 @@ Deno.test({
     }
   } finally {
     for (const bg of background) {
-      try {
-        bg.proc.kill("SIGKILL");
-      } catch { /* gone */ }
+      // setsid made the command's pid its process group id.
+      await new Deno.Command("kill", {
+        args: ["-KILL", "--", `-${bg.proc.pid}`],
+        stderr: "null",
+      }).output();
       await bg.proc.status;
     }
     await removeContainers(ids.map((id) => `${id}-${suffix}`));

@@ -27,12 +27,10 @@ Deno.test("every locked npm package with install scripts is allowed or denied in
     await Deno.readTextFile(new URL("deno.json", ROOT)),
   ) as { allowScripts?: { allow?: string[]; deny?: string[] } | string[] };
   const listed = new Set(
-    Array.isArray(config.allowScripts)
-      ? config.allowScripts
-      : [
-        ...(config.allowScripts?.allow ?? []),
-        ...(config.allowScripts?.deny ?? []),
-      ],
+    Array.isArray(config.allowScripts) ? config.allowScripts : [
+      ...(config.allowScripts?.allow ?? []),
+      ...(config.allowScripts?.deny ?? []),
+    ],
   );
   const withScripts = Object.entries(lock.npm ?? {})
     .filter(([, p]) => p.scripts === true)

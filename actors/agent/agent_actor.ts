@@ -11,11 +11,13 @@
  * @module
  */
 
+import { ownerAddress } from "./channel_relay.ts";
 import {
   Actor,
   type ActorRef,
   type SupervisorStrategy,
 } from "../runtime/types.ts";
+import { ReplyLater, replyLater } from "../runtime/reply_later.ts";
 import type {
   AgentInfo,
   KernelReport,
@@ -49,6 +51,12 @@ export type AgentInternalMsg = { type: "heartbeat" } | {
   type: "retire-all";
   reason: string;
 } | {
+  /** A launch finished (created outside the mailbox): hold the kernel now. */
+  type: "kernel-launched";
+  kernelId: string;
+  kernel: LaunchedKernel | null;
+  held: () => void;
+} | {
   /**
    * The manager node came up again (a new incarnation: it restarted). Join
    * it afresh, so it learns this agent's kernels and their sessions re-watch
@@ -65,6 +73,15 @@ interface Held {
 
 export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
   #kernels = new Map<string, Held>();
+  /**
+   * Kernels being launched, with the slots reserved for them: launches run
+   * outside the mailbox (a cold one takes ~0.5 s; held in the mailbox it
+   * serialised every create and destroy of the agent behind it).
+   */
+  #launching = new Map<
+    string,
+    { slots: Record<string, number>; reply: Promise<{ containerId: string }> }
+  >();
   #draining = false;
   #timer?: ReturnType<typeof setInterval>;
   #joined = false;
@@ -136,16 +153,23 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
       const held = this.#kernels.get(raw.kernelId);
       if (held) {
         this.#kernels.delete(raw.kernelId);
-        await this.opts.host.destroy(held.kernel).catch(() => undefined);
+        // Outside the mailbox: removing a container takes a while.
+        this.opts.host.destroy(held.kernel).catch(() => undefined);
       }
+      return;
+    }
+    if (raw.type === "kernel-launched") {
+      this.#launching.delete(raw.kernelId);
+      if (raw.kernel) this.#hold(raw.kernel);
+      raw.held();
       return;
     }
     const msg = AgentMsg.parse(raw);
     switch (msg.type) {
       case "kernel.create":
-        return await createSpan(msg, this.opts.id, () => this.#create(msg));
+        return this.#create(msg);
       case "kernel.destroy":
-        return await this.#destroy(msg.kernelId);
+        return this.#destroy(msg.kernelId);
       case "kernel.list":
         return this.#reports();
       case "images.list":
@@ -164,9 +188,9 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     }
   }
 
-  /** Number of live kernels (the node's drain-on-SIGTERM waits for zero). */
+  /** Number of live kernels, launches included (the node's drain-on-SIGTERM waits for zero). */
   get kernelCount(): number {
-    return this.#kernels.size;
+    return this.#kernels.size + this.#launching.size;
   }
 
   async #join(): Promise<void> {
@@ -212,7 +236,8 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     const removed: string[] = [];
     for (const [id] of this.#kernels) {
       if (!keep.has(id)) {
-        await this.#destroy(id);
+        const r = this.#destroy(id);
+        if (r instanceof ReplyLater) await r.promise;
         removed.push(id);
       }
     }
@@ -221,23 +246,31 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
 
   #free(): Record<string, number> {
     const free = { ...this.opts.host.capacity() };
-    for (const h of this.#kernels.values()) {
-      for (const [k, v] of Object.entries(h.slots)) {
+    const taken = [
+      ...[...this.#kernels.values()].map((h) => h.slots),
+      ...[...this.#launching.values()].map((l) => l.slots),
+    ];
+    for (const slots of taken) {
+      for (const [k, v] of Object.entries(slots)) {
         free[k] = (free[k] ?? 0) - v;
       }
     }
     return free;
   }
 
-  async #create(
+  /**
+   * Checks room, reserves it, and launches outside the mailbox: the answer
+   * comes (replyLater) once the kernel is held here. Creates and destroys
+   * of other kernels go on meanwhile.
+   */
+  #create(
     msg: Extract<AgentMsg, { type: "kernel.create" }>,
-  ): Promise<{ containerId: string }> {
+  ): { containerId: string } | ReplyLater<{ containerId: string }> {
     if (this.#draining) throw new Error(`agent ${this.opts.id} is draining`);
-    if (this.#kernels.has(msg.kernelId)) {
-      return {
-        containerId: this.#kernels.get(msg.kernelId)!.kernel.containerId,
-      };
-    }
+    const held = this.#kernels.get(msg.kernelId);
+    if (held) return { containerId: held.kernel.containerId };
+    const pending = this.#launching.get(msg.kernelId);
+    if (pending) return replyLater(pending.reply);
     const free = this.#free();
     for (const [slot, amount] of Object.entries(msg.slots)) {
       if (amount > (free[slot] ?? 0) + 1e-9) {
@@ -248,22 +281,42 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
         );
       }
     }
-    const kernel = await containerSpan(
+    const self = this.ctx.self;
+    const kernelId = msg.kernelId;
+    const settle = (kernel: LaunchedKernel | null) =>
+      new Promise<void>((held) =>
+        self.tell({ type: "kernel-launched", kernelId, kernel, held })
+      );
+    const reply = createSpan(
       msg,
       this.opts.id,
       () =>
-        this.opts.host.launch({
-          sessionId: msg.sessionId,
-          kernelId: msg.kernelId,
-          image: msg.image,
-          slots: msg.slots,
-          environ: msg.environ,
-          mounts: msg.mounts,
-          owner: ownerAddress(msg.owner),
-        }),
+        containerSpan(
+          msg,
+          this.opts.id,
+          () =>
+            this.opts.host.launch({
+              sessionId: msg.sessionId,
+              kernelId,
+              image: msg.image,
+              slots: msg.slots,
+              environ: msg.environ,
+              mounts: msg.mounts,
+              owner: ownerAddress(msg.owner),
+            }),
+        ),
+    ).then(
+      async (kernel) => {
+        await settle(kernel);
+        return { containerId: kernel.containerId };
+      },
+      async (err) => {
+        await settle(null);
+        throw err;
+      },
     );
-    this.#hold(kernel);
-    return { containerId: kernel.containerId };
+    this.#launching.set(kernelId, { slots: msg.slots, reply });
+    return replyLater(reply);
   }
 
   #hold(kernel: LaunchedKernel): void {
@@ -294,15 +347,45 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
     }
   }
 
-  async #destroy(kernelId: string): Promise<{ stats: Record<string, number> }> {
+  /**
+   * Forgets the kernel at once (its slots are free for the next create)
+   * and removes its container outside the mailbox; the answer, with the
+   * last usage figures, comes once the container is gone. A kernel still
+   * being launched is destroyed once it is held.
+   */
+  #destroy(
+    kernelId: string,
+  ):
+    | { stats: Record<string, number> }
+    | ReplyLater<
+      { stats: Record<string, number> }
+    > {
+    const pending = this.#launching.get(kernelId);
+    if (pending) {
+      const self = this.ctx.self;
+      return replyLater(
+        pending.reply.catch(() => undefined).then(() =>
+          self.ask<{ stats: Record<string, number> }>({
+            type: "kernel.destroy",
+            kernelId,
+            reason: "user-requested",
+          }, { timeoutMs: 120_000 })
+        ),
+      );
+    }
     const held = this.#kernels.get(kernelId);
     if (!held) return { stats: {} }; // idempotent
     this.#kernels.delete(kernelId);
     this.ctx.unwatch(held.ref);
-    const stats = await this.opts.host.stats(held.kernel).catch(() => ({}));
-    await this.ctx.stop(held.ref);
-    await this.opts.host.destroy(held.kernel);
-    return { stats };
+    const host = this.opts.host;
+    const stats = host.stats(held.kernel).catch(() => ({}));
+    const stopped = stats.then(() => this.ctx.stop(held.ref));
+    return replyLater((async () => {
+      const figures = await stats;
+      await stopped;
+      await host.destroy(held.kernel);
+      return { stats: figures };
+    })());
   }
 
   /**
@@ -390,18 +473,4 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
 class KernelPauseRefused extends Error {
   override name = "KernelPauseRefused";
   readonly problemType = "service-unavailable";
-}
-
-function ownerAddress(owner: unknown): { node: string; path: string } {
-  // A ref arrives revived by the cluster, or as its JSON form from a local caller.
-  const o = owner as {
-    $ref?: { node: string; path: string };
-    node?: unknown;
-    path?: unknown;
-  };
-  if (o?.$ref) return o.$ref;
-  if (typeof o?.node === "string" && typeof o?.path === "string") {
-    return { node: o.node, path: o.path };
-  }
-  throw new Error("kernel.create without an owner ref");
 }

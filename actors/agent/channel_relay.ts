@@ -57,6 +57,8 @@ interface Held {
   channel: KernelChannel | null;
   owner: ActorRef<ChannelEvent>;
   closed: boolean;
+  /** A close asked for while the open was in progress (an app starting). */
+  closeWanted?: boolean;
 }
 
 export class ChannelRelay {
@@ -104,6 +106,9 @@ export class ChannelRelay {
           this.#closed(channelId, reason, exitCode),
       });
       held.channel = ch;
+      // The owner gave up while the app started (its open timed out): the
+      // runner's channel goes at once instead of holding one of the slots.
+      if (held.closeWanted) await ch.close();
       const info = ch.info;
       return {
         channelId,
@@ -163,7 +168,12 @@ export class ChannelRelay {
   }
 
   close(channelId: string): Promise<void> {
-    return this.#channel(channelId)?.close() ?? Promise.resolve();
+    const held = this.#held.get(channelId);
+    if (held && !held.channel) {
+      held.closeWanted = true; // still opening: closed once it is open
+      return Promise.resolve();
+    }
+    return held?.channel?.close() ?? Promise.resolve();
   }
 
   list(): { channelId: string; kind: string }[] {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { replyLater } from "../runtime/reply_later.ts";
 import { Actor, type ActorRef } from "../runtime/types.ts";
 import { fromBase64, toBase64 } from "../protocol/base64.ts";
 import type { KernelConnection, KernelRun } from "./kernel/connection.ts";
@@ -190,7 +191,9 @@ export class KernelActor
         };
       }
       case "channel.open":
-        return await this.#channels.open(msg);
+        // An app may take up to a minute to start: the mailbox goes on
+        // (runs, other channels' bytes) while this open completes.
+        return replyLater(this.#channels.open(msg));
       case "channel.write":
         await this.#channels.write(msg.channelId, msg.data);
         return { ok: true };

@@ -3,8 +3,8 @@
  * line each: the manager cannot be reached (and why: refused, a name that
  * does not resolve, ...; the agent keeps trying), or it refused the agent
  * (a wrong cluster secret: the agent stops). Until the first join the
- * cluster's own per-retry log lines are held back, since this line says
- * it; after it they pass as before.
+ * cluster's own log lines (one per retry) are held back, since that one
+ * line says it; after it they pass as before.
  *
  * Also the agent's own address as the manager reaches it (`addr` in the
  * registry): the local address of a connection to the manager.
@@ -20,6 +20,7 @@ type Log = (level: "info" | "warn", message: string) => void;
 export class ManagerLink {
   #joined = false;
   #told = false;
+  #slow: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly agentId: string,
@@ -30,34 +31,40 @@ export class ManagerLink {
 
   /** The cluster's log: held back until joined, then as the default. */
   readonly log: Log = (level, message) => {
-    if (!this.#joined) {
-      // A failed dial before the first join: say so once, with its cause.
-      if (level === "info" && !this.#told) {
-        this.#told = true;
-        this.#tellUnreachable();
-      }
-      return;
+    if (this.#joined) {
+      this.print(`[cluster ${this.agentId}] ${level}: ${message}`);
     }
-    this.print(`[cluster ${this.agentId}] ${level}: ${message}`);
   };
+
+  /**
+   * Before the first dial: says at once when the manager's port takes no
+   * connections (and why), and after `slowMs` when no join happened yet
+   * for another reason (a port that is not the manager's).
+   */
+  async dialing(slowMs = 10_000): Promise<void> {
+    this.#slow = setTimeout(() => {
+      if (this.#joined || this.#told) return;
+      this.#told = true;
+      this.print(
+        `agent ${this.agentId}: no answer to the cluster handshake from ${this.url} yet (is this the manager's port?); still trying`,
+      );
+    }, slowMs);
+    Deno.unrefTimer(this.#slow);
+    const why = await reachability(this.url);
+    if (why === undefined || this.#joined) return;
+    this.#told = true;
+    this.print(
+      `agent ${this.agentId}: cannot reach the manager at ${this.url}: ${why}; retrying until it answers`,
+    );
+  }
 
   /** The first join happened: the cluster's log flows again. */
   joined(): void {
     this.#joined = true;
+    clearTimeout(this.#slow);
     if (this.#told) {
       this.print(`agent ${this.agentId}: reached the manager at ${this.url}`);
     }
-  }
-
-  async #tellUnreachable(): Promise<void> {
-    const why = await reachability(this.url);
-    if (this.#joined) return;
-    this.print(
-      `agent ${this.agentId}: cannot reach the manager at ${this.url}: ${
-        why ??
-          "it accepts connections but no cluster handshake completed (is this the manager's port?)"
-      }; retrying until it answers`,
-    );
   }
 
   /**

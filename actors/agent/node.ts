@@ -152,6 +152,8 @@ export async function startAgent(config: AgentConfig) {
   });
   system.setTransport(cluster);
   cluster.registerSchema(AGENT_PATHS.agent, AgentMsg.or(KernelMsg));
+  // Not awaited: a host that drops packets would hold the dial for minutes.
+  link.dialing().catch(() => undefined);
   const managerNode = await cluster.dial(managerUrl);
   link.joined();
   const registry = system.refFor<RegistryMsg>({

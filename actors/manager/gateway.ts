@@ -265,8 +265,9 @@ function isKernelRequestError(err: unknown): err is Error {
 }
 
 /**
- * Frames of a streamed run: `continue` polls of FLUSH_MS each, so output is
- * coalesced for at most that long (the same asks work across nodes).
+ * Frames of a streamed run: eager `continue` polls (each answers a few ms
+ * after output arrives, at once when the run stops, or after FLUSH_MS with
+ * nothing), so output flows as it comes; the same asks work across nodes.
  */
 function streamOf(session: ActorRef<SessionMsg>, runId: string): StreamRun {
   let done = false;
@@ -280,6 +281,7 @@ function streamOf(session: ActorRef<SessionMsg>, runId: string): StreamRun {
         runId,
         options: {},
         waitMs: FLUSH_MS,
+        eager: true,
       }, { timeoutMs: FLUSH_MS + ASK.timeoutMs });
       // While the program waits for input, each poll answers waiting-input
       // at once: report it once, then poll on the clock (a loop without

@@ -125,8 +125,8 @@ export function storePorts(store: Store): StorePorts {
       }
       return await rowOf(s);
     },
-    async touch(id, _numQueries) {
-      await store.sessions.recordActivity(id, { queries: 1 });
+    async touch(id, numQueries) {
+      await store.sessions.recordActivity(id, { numQueries });
     },
     async recordUsage(row, stats) {
       await store.usage.record({

@@ -17,17 +17,59 @@ import io
 import linecache
 import os
 import queue
+import select
 import signal
 import sys
 import threading
 import traceback
-import uuid
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+class _Lines:
+    """Output of a run's sys.stdout/sys.stderr, sent a line at a time.
+
+    `print(x)` writes `x` and then the newline: unbuffered, that was two
+    `out` frames (and two messages through agent and manager) per print.
+    Text waits here until a newline, 8 KiB, the other stream writing (the
+    order of the two streams is kept), a flush, input() or the run's end.
+    """
+
+    LIMIT = 8192
+
+    def __init__(self, driver):
+        self._driver = driver
+        self._stream = None
+        self._parts = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def write(self, stream, s):
+        with self._lock:
+            if self._stream is not None and stream != self._stream:
+                self._send()
+            self._stream = stream
+            self._parts.append(s)
+            self._size += len(s)
+            if "\n" in s or self._size >= self.LIMIT:
+                self._send()
+
+    def flush(self):
+        with self._lock:
+            self._send()
+
+    def _send(self):
+        if self._parts:
+            run = self._driver.current
+            if run is not None:
+                run.out(self._stream, "".join(self._parts))
+        self._parts = []
+        self._size = 0
+        self._stream = None
+
+
 class _Proxy(io.TextIOBase):
-    """sys.stdout/sys.stderr during a run: every write becomes an `out` frame."""
+    """sys.stdout/sys.stderr during a run: writes become `out` frames (a line at a time)."""
 
     def __init__(self, driver, stream):
         self._driver = driver
@@ -37,13 +79,12 @@ class _Proxy(io.TextIOBase):
         return True
 
     def write(self, s):
-        run = self._driver.current
-        if run is not None and s:
-            run.out(self._stream, s)
+        if self._driver.current is not None and s:
+            self._driver.lines.write(self._stream, s)
         return len(s)
 
     def flush(self):
-        pass
+        self._driver.lines.flush()
 
     def isatty(self):
         return False
@@ -54,42 +95,46 @@ class _Proxy(io.TextIOBase):
 
 
 class _FdPump:
-    """Forwards what lands on a raw fd (1 or 2) to the current run."""
+    """Forwards what lands on a raw fd (1 or 2) to the current run.
+
+    The pipe's read end is non-blocking and read under a lock, by the pump
+    thread when poll() says there is data, and by drain() at the end of a
+    run: drain() takes what is there itself instead of waking the thread
+    and waiting for it (two thread handoffs per pump and run, the larger
+    part of a `print(1)` run's cost here).
+    """
 
     def __init__(self, driver, fd, stream):
         r, w = os.pipe()
         os.dup2(w, fd)
         os.close(w)
-        self._fd = fd
+        os.set_blocking(r, False)
         self._r = r
         self._driver = driver
         self._stream = stream
-        self._marker = None
-        self._seen = threading.Event()
+        self._lock = threading.Lock()
+        self._dec = codecs.getincrementaldecoder("utf-8")("replace")
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
-        dec = codecs.getincrementaldecoder("utf-8")("replace")
-        buf = b""
+        poller = select.poll()
+        poller.register(self._r, select.POLLIN)
         while True:
-            chunk = os.read(self._r, 65536)
+            poller.poll()
+            with self._lock:
+                if not self._take():
+                    return
+
+    def _take(self):
+        """Emits what the pipe holds now (the lock is held); False at EOF."""
+        while True:
+            try:
+                chunk = os.read(self._r, 65536)
+            except BlockingIOError:
+                return True
             if not chunk:
-                return
-            buf += chunk
-            marker = self._marker
-            if marker is not None and marker in buf:
-                i = buf.find(marker)
-                self._emit(dec.decode(buf[:i]))
-                buf = buf[i + len(marker):]
-                self._seen.set()
-            keep = 0
-            if marker is not None:
-                for k in range(min(len(marker) - 1, len(buf)), 0, -1):
-                    if marker.startswith(buf[-k:]):
-                        keep = k
-                        break
-            self._emit(dec.decode(buf[: len(buf) - keep]))
-            buf = buf[len(buf) - keep:]
+                return False
+            self._emit(self._dec.decode(chunk))
 
     def _emit(self, text):
         run = self._driver.current
@@ -97,12 +142,9 @@ class _FdPump:
             run.out(self._stream, text)
 
     def drain(self):
-        """Waits (briefly) until everything written so far has been forwarded."""
-        self._seen.clear()
-        self._marker = ("\x00BAI-%s\x00" % uuid.uuid4().hex).encode()
-        os.write(self._fd, self._marker)
-        self._seen.wait(2.0)
-        self._marker = None
+        """Forwards everything written to the fd so far."""
+        with self._lock:
+            self._take()
 
 
 _RUNNER_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -143,7 +185,12 @@ class PythonDriver:
         self.active = False
         self.cells = 0
         self.ns = {"__name__": "__main__", "__builtins__": builtins}
+        # As in `python3 -c`: modules in the work dir (the cwd) import, so an
+        # uploaded helper.py is importable from query cells.
+        if "" not in sys.path:
+            sys.path.insert(0, "")
         self.main_ident = threading.main_thread().ident
+        self.lines = _Lines(self)
         self.pumps = [_FdPump(self, 1, "stdout"), _FdPump(self, 2, "stderr")]
         sys.stdout = _Proxy(self, "stdout")
         sys.stderr = _Proxy(self, "stderr")
@@ -176,6 +223,7 @@ class PythonDriver:
         run = self.current
         if run is None:
             raise EOFError("no input available")
+        self.lines.flush()
         for p in self.pumps:
             p.drain()
         run.send({"ev": "waiting-input", "prompt": str(prompt), "password": bool(password)})
@@ -224,6 +272,11 @@ class PythonDriver:
                     value = eval(tail, self.ns)
                     if value is not None:
                         self.ns["_"] = value
+                        # What the cell wrote (print, fd 1: os.system, C
+                        # code) comes before the value it ends with.
+                        self.lines.flush()
+                        for p in self.pumps:
+                            p.drain()
                         run.out("stdout", repr(value) + "\n")
             finally:
                 self.active = False
@@ -232,10 +285,12 @@ class PythonDriver:
             self.active = False
             if e.code is None or isinstance(e.code, int):
                 return int(e.code or 0)
+            self.lines.flush()
             run.out("stderr", str(e.code) + "\n")
             return 1
         except KeyboardInterrupt:
             self.active = False
+            self.lines.flush()
             run.out("stderr", "KeyboardInterrupt\n")
             return 130
         except BaseException:
@@ -253,6 +308,7 @@ class PythonDriver:
         else:
             text = "".join(traceback.format_exception_only(etype, value))
         if self.current is not None:
+            self.lines.flush()
             self.current.out("stderr", text)
 
     def flush(self, run):

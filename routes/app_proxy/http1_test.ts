@@ -26,7 +26,11 @@ async function text(s: ReadableStream<Uint8Array>): Promise<string> {
 
 Deno.test("http1: a head split across reads, 100 Continue skipped, Content-Length body", async () => {
   const r = new StreamReader(
-    source("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Le", "ngth: 5\r\nX-A: 1\r\n\r\nhel", "loNEXT"),
+    source(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Le",
+      "ngth: 5\r\nX-A: 1\r\n\r\nhel",
+      "loNEXT",
+    ),
   );
   const head = (await readResponseHead(r))!;
   assert.equal(head.status, 200);
@@ -77,7 +81,9 @@ Deno.test("http1: garbage, a truncated body and an endless head are errors", asy
     readResponseHead(new StreamReader(source("SSH-2.0-OpenSSH\r\n\r\n"))),
     UpstreamError,
   );
-  const r = new StreamReader(source("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"));
+  const r = new StreamReader(
+    source("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
+  );
   const head = (await readResponseHead(r))!;
   let clean: boolean | undefined;
   await assert.rejects(
@@ -86,7 +92,11 @@ Deno.test("http1: garbage, a truncated body and an endless head are errors", asy
   );
   assert.equal(clean, false);
   await assert.rejects(
-    readResponseHead(new StreamReader(source("HTTP/1.1 200 OK\r\n" + "X: y\r\n".repeat(20000)))),
+    readResponseHead(
+      new StreamReader(
+        source("HTTP/1.1 200 OK\r\n" + "X: y\r\n".repeat(20000)),
+      ),
+    ),
     UpstreamError,
   );
   assert.equal(await readResponseHead(new StreamReader(source())), null);

@@ -18,6 +18,8 @@
  *    request with its Host as is (the app's own XSRF checks stay on).
  *
  * A token of another session or app is 403, a forged or expired one 401.
+ * Apps are served on an origin of their own, apart from the dashboard's
+ * (origin.ts: a port of their own by default, or `APP_PROXY_ORIGIN`).
  * Proxied requests do not count against the keypair's API rate limit (a
  * notebook page makes dozens); every open channel keeps the session from
  * idling. Mounted in front of the API's middleware (routes/app.ts).
@@ -56,6 +58,7 @@ import {
   UpstreamError,
 } from "./http1.ts";
 import { ChannelPool, type Conn } from "./pool.ts";
+import { type AppOrigin, appOriginFor, servesApps } from "./origin.ts";
 import { handshakeKey, relayWebSocket } from "./websocket.ts";
 
 /** The proxy's cookie (one per app path: the browser sends the one of this path). */
@@ -72,8 +75,22 @@ const TokenBody = z.object({
   ttl: z.number().int().min(1).max(3600).optional(),
 }).passthrough();
 
+/** Options of the app proxy's routes. */
+export interface AppProxyOptions {
+  /**
+   * Where apps are served (origin.ts): token links point there, and the
+   * proxy answers requests that arrived there only.
+   * @default {{ kind: "same" }}
+   */
+  origin?: AppOrigin;
+}
+
 /** Mounts the signed token route (among the API's routes). */
-export function mountAppTokens(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
+export function mountAppTokens(
+  app: Hono<GatewayEnv>,
+  deps: GatewayDeps,
+  options: AppProxyOptions = {},
+): void {
   const channels = deps.channels;
   if (!channels) return;
   app.post("/x/session/:ref/apps/:app/token", requireAuth(), async (c) => {
@@ -86,16 +103,35 @@ export function mountAppTokens(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
       c.req.param("app"),
       ttl,
     );
-    const origin = new URL(c.req.url).origin;
+    const origin = appOriginFor(
+      options.origin ?? { kind: "same" },
+      new URL(c.req.url),
+    );
     return c.json({ ...t, url: appProxyUrl(origin, t) });
   });
 }
 
 /** Mounts `/x/apps/...` (in front of the API's middleware: no signature there). */
-export function mountAppProxy(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
+export function mountAppProxy(
+  app: Hono<GatewayEnv>,
+  deps: GatewayDeps,
+  options: AppProxyOptions = {},
+): void {
   const channels = deps.channels;
   if (!channels) return;
   const pool = new ChannelPool();
+  const where = options.origin ?? { kind: "same" };
+  if (where.kind !== "same") {
+    app.use(`${APP_PROXY_PREFIX}/*`, async (c, next) => {
+      const url = new URL(c.req.url);
+      if (!servesApps(where, url)) {
+        throw new ProblemError("url-not-found", {
+          msg: `Apps are served at ${appOriginFor(where, url)}.`,
+        });
+      }
+      await next();
+    });
+  }
   app.all(`${APP_PROXY_PREFIX}/:sid/:app`, (c) => {
     // The app lives under a directory: its relative links need the slash.
     const url = new URL(c.req.url);
@@ -160,7 +196,8 @@ async function authorise(
   const values = cookieValues(req.headers.get("cookie"), APP_COOKIE);
   if (values.length === 0) {
     throw new ProblemError("auth-failed", {
-      msg: "Open the app through a link from POST /x/session/{ref}/apps/{app}/token.",
+      msg:
+        "Open the app through a link from POST /x/session/{ref}/apps/{app}/token.",
     });
   }
   let mismatch = false;

@@ -55,7 +55,10 @@ export class ChannelPool {
     }
     if (list?.length === 0) this.#idle.delete(key);
     const channel = await open();
-    return { conn: { channel, reader: new StreamReader(channel) }, reused: false };
+    return {
+      conn: { channel, reader: new StreamReader(channel) },
+      reused: false,
+    };
   }
 
   /** Gives a channel back after a response: kept if it can carry another. */

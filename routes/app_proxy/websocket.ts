@@ -80,8 +80,9 @@ export async function readFrame(reader: StreamReader): Promise<Frame | null> {
   const b0 = first[0];
   const b1 = (await exactly(reader, 1))[0];
   let len = b1 & 0x7f;
-  if (len === 126) len = new DataView((await exactly(reader, 2)).buffer).getUint16(0);
-  else if (len === 127) {
+  if (len === 126) {
+    len = new DataView((await exactly(reader, 2)).buffer).getUint16(0);
+  } else if (len === 127) {
     const big = new DataView((await exactly(reader, 8)).buffer).getBigUint64(0);
     if (big > BigInt(MAX_MESSAGE_BYTES)) {
       throw new UpstreamError("a frame over the message limit");
@@ -93,7 +94,7 @@ export async function readFrame(reader: StreamReader): Promise<Frame | null> {
   }
   const mask = b1 & 0x80 ? await exactly(reader, 4) : undefined;
   const payload = await exactly(reader, len);
-  if (mask) for (let i = 0; i < len; i++) payload[i] ^= mask[i & 3];
+  if (mask) { for (let i = 0; i < len; i++) payload[i] ^= mask[i & 3]; }
   return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload };
 }
 

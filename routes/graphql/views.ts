@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { servicePortsOf } from "../../actors/manager/channel/service_ports.ts";
 import type { KeypairView } from "../../actors/manager/port/mod.ts";
 
 /** One plain object of the port (a row or view), as JSON-ish data. */
@@ -275,7 +276,12 @@ export function sessionView(s: Row): Row {
     resource_opts: jsonText(config.resourceOpts ?? {}),
     resoucre_opts: jsonText(config.resourceOpts ?? {}),
     scaling_group: str(s.scalingGroup),
-    service_ports: jsonText([]),
+    service_ports: jsonText(
+      servicePortsOf(
+        str(s.image) ?? "",
+        Array.isArray(config.preopenPorts) ? config.preopenPorts : [],
+      ),
+    ),
     mounts: Array.isArray(config.mounts) ? config.mounts : [],
     occupied_slots: occupied,
     num_queries: num(s.numQueries),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AppOrigin } from "../app_proxy/origin.ts";
 import type {
   Caller,
   GatewayDeps,
@@ -51,6 +52,8 @@ export interface UiSettings {
   logError: (msg: string, err: unknown) => void;
   /** How long the storage nodes' origins (for the CSP) are kept, ms. */
   storageOriginsMs: number;
+  /** Where session apps are served (routes/app_proxy/origin.ts). */
+  appOrigin: AppOrigin;
 }
 
 /** What each page module gets at mount time. */

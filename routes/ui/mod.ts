@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { AppOrigin } from "../app_proxy/origin.ts";
 import { type Env, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { GatewayDeps } from "../../actors/manager/port/mod.ts";
@@ -45,6 +46,7 @@ const DEFAULTS = {
   usageIntervalMs: 3000,
   recentJobs: 20,
   storageOriginsMs: 10_000,
+  appOrigin: { kind: "same" } as AppOrigin,
   logError: (msg: string, err: unknown) => console.error(msg, err),
 } satisfies UiSettings;
 
@@ -53,8 +55,12 @@ export const UI_PREFIX = "/ui";
 
 /** Builds the dashboard app (paths relative to `/ui`). */
 export function createUi(deps: UiDeps, options: UiOptions = {}): Hono<UiEnv> {
-  const { signin, bodyLimit: maxBody, ...rest } = options;
-  const settings = { ...DEFAULTS, ...rest } satisfies UiSettings;
+  const { signin, bodyLimit: maxBody, appOrigin, ...rest } = options;
+  const settings = {
+    ...DEFAULTS,
+    ...rest,
+    appOrigin: appOrigin ?? DEFAULTS.appOrigin,
+  } satisfies UiSettings;
   const ctx: UiContext = {
     deps,
     settings,

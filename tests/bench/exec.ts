@@ -7,6 +7,13 @@
  *   exec.query_rtt_p50_ms.otel  the same with tracing on in both processes
  *   exec.query_rtt_p90_ms.otel  (OTEL_DENO=true, OTLP http/protobuf to a sink
  *                               that only answers), so the cost is known
+ *   exec.stream_rtt_p50_ms      one WebSocket run: open a signed
+ *                               `/stream/session/{name}/execute`, send
+ *                               `print(1)`, its `finished` frame
+ *
+ * The queries go over one keep-alive connection of a lean client
+ * (_signed_http.ts: each request signed afresh, one write, no `fetch`), in
+ * this process, apart from the cluster's.
  *
  * One session per cluster; 20 warm-up runs (JIT, connections, the
  * interpreter's first import), then BENCH_SAMPLES (200) runs one after
@@ -19,9 +26,12 @@
  */
 import { type ClusterOptions, startCluster } from "../support/cluster.ts";
 import { startOtlpSink } from "../support/otlp.ts";
+import { SignedConnection } from "./_signed_http.ts";
+import { openSignedSocket } from "../../routes/cli/sign.ts";
 
 const SAMPLES = Number(Deno.env.get("BENCH_SAMPLES") ?? 200);
 const WARMUP = 20;
+const STREAMS = Number(Deno.env.get("BENCH_STREAMS") ?? 100);
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,9 +49,10 @@ async function measure(label: string, options: ClusterOptions) {
     if (created.status !== "RUNNING") {
       throw new Error(`session is ${created.status}`);
     }
+    const conn = await SignedConnection.open(c.port, c.admin);
     const once = async (): Promise<number> => {
       const t = performance.now();
-      const res = await c.json<
+      const { body: res } = await conn.json<
         { result: { status: string; console: [string, string][] } }
       >("POST", "/session/bench-exec", {
         mode: "query",
@@ -60,6 +71,38 @@ async function measure(label: string, options: ClusterOptions) {
     for (let i = 0; i < WARMUP; i++) await once();
     const xs: number[] = [];
     for (let i = 0; i < SAMPLES; i++) xs.push(await once());
+    conn.close();
+    const streamOnce = async (): Promise<number> => {
+      const t = performance.now();
+      const ws = await openSignedSocket(
+        c.endpoint,
+        c.admin,
+        "/stream/session/bench-exec/execute",
+      );
+      let out = "";
+      const finished = new Promise<string>((resolve, reject) => {
+        ws.onmessage = (e) => {
+          const f = JSON.parse(e.data);
+          for (const [kind, data] of f.console ?? []) {
+            if (kind === "stdout") out += data;
+          }
+          if (f.status === "finished") resolve(out);
+          else if (f.status === "error") reject(new Error(e.data));
+        };
+        ws.onclose = () => reject(new Error("closed before finished"));
+      });
+      ws.send(JSON.stringify({ code: "print(1)", mode: "query" }));
+      await finished;
+      const ms = performance.now() - t;
+      ws.onclose = null;
+      ws.close();
+      if (out !== "1\n") throw new Error(`unexpected stream ${out}`);
+      return ms;
+    };
+    for (let i = 0; i < 5; i++) await streamOnce();
+    const ss: number[] = [];
+    for (let i = 0; i < STREAMS; i++) ss.push(await streamOnce());
+    streams.set(label, [...(streams.get(label) ?? []), ...ss]);
     console.error(
       `exec${label}: ${SAMPLES} queries, p50 ${
         pct(xs, 0.5).toFixed(1)
@@ -73,9 +116,18 @@ async function measure(label: string, options: ClusterOptions) {
   }
 }
 
+/** Stream run times per label, gathered by measure(). */
+const streams = new Map<string, number[]>();
+
 function report(label: string, xs: number[]): void {
-  console.log(`BENCH exec.query_rtt_p50_ms${label} ${pct(xs, 0.5).toFixed(1)}`);
-  console.log(`BENCH exec.query_rtt_p90_ms${label} ${pct(xs, 0.9).toFixed(1)}`);
+  console.log(`BENCH exec.query_rtt_p50_ms${label} ${pct(xs, 0.5).toFixed(2)}`);
+  console.log(`BENCH exec.query_rtt_p90_ms${label} ${pct(xs, 0.9).toFixed(2)}`);
+  const ss = streams.get(label) ?? [];
+  if (ss.length) {
+    console.log(
+      `BENCH exec.stream_rtt_p50_ms${label} ${pct(ss, 0.5).toFixed(2)}`,
+    );
+  }
 }
 
 if (Deno.env.get("BENCH_OTEL") === "0") {

@@ -158,15 +158,14 @@ Deno.test({
       await t.step("screenshots of each page", async () => {
         const admin = await browser.newPage(VIEWPORTS.desktop);
         await signIn(admin, cluster.endpoint, cluster.admin);
+        // Summary, New session, Folders, Statistics, Settings, Agents and
+        // Scaling groups are photographed with folders, prices and a
+        // terminal in tests/ui/workspace_test.ts.
         const userPages: [string, string][] = [
-          ["summary", "/ui"],
           ["jobs", "/ui/jobs"],
           ["job", `/ui/jobs/${sessionId}`],
-          ["new-session", "/ui/new"],
         ];
         const adminPages: [string, string][] = [
-          ["agents", "/ui/admin/agents"],
-          ["scaling-groups", "/ui/admin/scaling-groups"],
           ["pending", "/ui/admin/pending"],
           ["keypairs", "/ui/admin/keypairs"],
           ["policies", "/ui/admin/policies"],

@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { startCluster, type TestCluster } from "../support/cluster.ts";
-import { startStorageNode } from "../support/storage.ts";
+import { startStorageNode, type StorageProc } from "../support/storage.ts";
 import {
   browserMissing,
   launchBrowser,
@@ -32,7 +32,8 @@ if (missing) console.log(`tests/ui/workspace_test.ts skipped: ${missing}`);
 const FOLDER = "ui-data";
 const SESSION = "ui-work-1";
 /** A file name a browser can hand over (no slash), markup inside. */
-const XSS_FILE = `<script>globalThis.__xss='file'<script><b>x</b>.txt`;
+const XSS_FILE =
+  `<script>globalThis.__xss='file'<script><img src=x onerror="globalThis.__xss=2">.txt`;
 /** Prices of the default group: 0.5 a core-hour, 0.1 a GiB-hour. */
 const PRICES = { cpuCoreHour: 0.5, memGiBHour: 0.1, deviceHour: {} };
 
@@ -141,9 +142,11 @@ Deno.test({
   async fn(t) {
     let c: TestCluster | undefined;
     let b: TestBrowser | undefined;
+    let storage: StorageProc | undefined;
     try {
       c = await startCluster({ agents: 1, agentArgs: () => ["--cpu", "4"] });
-      const storage = await startStorageNode(c);
+      storage = await startStorageNode(c);
+      const storageUrl = storage.url;
       b = await launchBrowser();
       const cluster = c;
       const browser = b;
@@ -183,7 +186,9 @@ Deno.test({
           const csp = res?.headers()["content-security-policy"] ?? "";
           assertMatch(
             csp,
-            new RegExp(`connect-src 'self' ${storage.url.replace(/\./g, "\\.")}`),
+            new RegExp(
+              `connect-src 'self' ${storageUrl.replace(/\./g, "\\.")}`,
+            ),
           );
           const seen = await uploadThroughPage(page, {
             name: "blob.bin",
@@ -196,8 +201,8 @@ Deno.test({
             `progress between 0 and 100 %: ${JSON.stringify(seen)}`,
           );
           assertEquals(
-            await page.locator("#upload-progress").evaluate((el) =>
-              (el as HTMLProgressElement).value
+            await page.evaluate<number>(
+              `document.getElementById("upload-progress").value`,
             ),
             100,
           );
@@ -241,23 +246,31 @@ Deno.test({
         const cell = page.locator("#files .fname", { hasText: "<script>" });
         assertEquals(await cell.textContent(), XSS_FILE);
         assertEquals(await page.evaluate("globalThis.__xss"), undefined);
-        assertEquals(await page.locator("#files b").count(), 0);
-      });
-
-      await t.step("browse into a new directory and delete a file", async () => {
-        await page.getByLabel("Directory name").fill("results");
-        await page.getByRole("button", { name: "Create directory" }).click();
-        await page.getByRole("link", { name: "results/" }).click();
-        await page.waitForURL(/\?path=results$/);
-        await page.getByText("This directory is empty.").waitFor();
-        await page.getByRole("link", { name: FOLDER }).click();
-        await page.getByRole("button", { name: `Delete ${XSS_FILE}` }).click();
-        await page.waitForURL(`${base}/ui/folders/${FOLDER}`);
         assertEquals(
-          await page.locator("#files .fname", { hasText: "<script>" }).count(),
+          await page.locator("#files script, #files img").count(),
           0,
         );
       });
+
+      await t.step(
+        "browse into a new directory and delete a file",
+        async () => {
+          await page.getByLabel("Directory name").fill("results");
+          await page.getByRole("button", { name: "Create directory" }).click();
+          await page.getByRole("link", { name: "results/" }).click();
+          await page.waitForURL(/\?path=results$/);
+          await page.getByText("This directory is empty.").waitFor();
+          await page.getByRole("link", { name: FOLDER }).click();
+          await page.getByRole("button", { name: `Delete ${XSS_FILE}` })
+            .click();
+          await page.waitForURL(`${base}/ui/folders/${FOLDER}`);
+          assertEquals(
+            await page.locator("#files .fname", { hasText: "<script>" })
+              .count(),
+            0,
+          );
+        },
+      );
 
       await t.step(
         "start a session from the form and see the estimate follow resources and mounts",
@@ -267,23 +280,35 @@ Deno.test({
           await page.getByLabel("Image").selectOption("python");
           await page.getByLabel("CPU cores").fill("1");
           await page.getByLabel("Memory (GB)").fill("1");
-          await eventually("the first estimate", async () =>
-            (await page.locator("#estimate-hour").textContent()) === "0.60"
-              ? true
-              : undefined);
-          assertEquals(await page.locator("#estimate-day").textContent(), "14.40");
+          await eventually(
+            "the first estimate",
+            async () =>
+              (await page.locator("#estimate-hour").textContent()) === "0.60"
+                ? true
+                : undefined,
+          );
+          assertEquals(
+            await page.locator("#estimate-day").textContent(),
+            "14.40",
+          );
           await page.getByLabel("CPU cores").fill("2");
-          await eventually("the estimate for 2 cores", async () =>
-            (await page.locator("#estimate-hour").textContent()) === "1.10"
-              ? true
-              : undefined);
+          await eventually(
+            "the estimate for 2 cores",
+            async () =>
+              (await page.locator("#estimate-hour").textContent()) === "1.10"
+                ? true
+                : undefined,
+          );
           await page.getByLabel(FOLDER).check();
-          await eventually("the estimate to name the mount", async () =>
-            /Mounts ui-data/.test(
-                (await page.locator("#estimate-mounts").textContent()) ?? "",
-              )
-              ? true
-              : undefined);
+          await eventually(
+            "the estimate to name the mount",
+            async () =>
+              /Mounts ui-data/.test(
+                  (await page.locator("#estimate-mounts").textContent()) ?? "",
+                )
+                ? true
+                : undefined,
+          );
           await page.getByLabel("Session name (optional)").fill(SESSION);
           await page.getByRole("button", { name: "Start session" }).click();
           await page.waitForURL(/\/ui\/jobs\/[0-9a-f-]{36}$/);
@@ -309,8 +334,11 @@ Deno.test({
           timeout: 30_000,
         });
         const rows = page.locator("#terminal .xterm-rows");
-        await eventually("a prompt", async () =>
-          /\$\s*$/m.test((await rows.innerText()) ?? "") ? true : undefined);
+        await eventually(
+          "a prompt",
+          async () =>
+            /\$\s*$/m.test((await rows.innerText()) ?? "") ? true : undefined,
+        );
         await page.keyboard.type("echo $((6*7))");
         await page.keyboard.press("Enter");
         const screen = await eventually("42 on the terminal", async () => {
@@ -393,8 +421,42 @@ Deno.test({
           .waitFor({ timeout: 60_000 });
       });
 
+      await t.step("open Jupyter through the app proxy", async () => {
+        const jup = await cluster.json<{ sessionId: string }>(
+          "POST",
+          "/session",
+          { image: "python-jupyter", name: "ui-jupyter-1" },
+          other,
+        );
+        const p = await browser.newPage(VIEWPORTS.desktop);
+        await signIn(p, base, other);
+        await p.goto(`${base}/ui/jobs/${jup.sessionId}`);
+        await p.locator('#job-facts[data-status="RUNNING"]').waitFor({
+          timeout: 120_000,
+        });
+        const [tab] = await Promise.all([
+          p.context().waitForEvent("page", { timeout: 120_000 }),
+          p.getByRole("button", { name: "Open Jupyter" }).click(),
+        ]);
+        await tab.waitForLoadState("load", { timeout: 120_000 });
+        // The link token was traded for the proxy's cookie: a clean URL, Jupyter's own page.
+        assertMatch(
+          tab.url(),
+          new RegExp(`/x/apps/${jup.sessionId}/jupyter/tree`),
+        );
+        assert(!tab.url().includes("token="), tab.url());
+        assertMatch(await tab.title(), /Home Page/);
+        await cluster.json(
+          "DELETE",
+          `/session/${jup.sessionId}`,
+          undefined,
+          other,
+        );
+      });
+
       await t.step("a statistics plot renders with data", async () => {
-        await page.getByRole("link", { name: "Statistics" }).click();
+        await page.getByRole("link", { name: "Statistics", exact: true })
+          .click();
         await page.locator("#cost-chart .uplot canvas").waitFor();
         assertEquals(
           await page.locator("#cost-chart").getAttribute("data-nonzero"),
@@ -445,7 +507,10 @@ Deno.test({
           await page.getByRole("button", { name: "Save settings" }).click();
           await page.locator("#settings-saved").waitFor();
           const expectSaved = async () => {
-            assertEquals(await page.getByLabel("Daily cost limit").inputValue(), "5");
+            assertEquals(
+              await page.getByLabel("Daily cost limit").inputValue(),
+              "5",
+            );
             assertEquals(
               await page.getByLabel("When the limit is reached").inputValue(),
               "terminate",
@@ -466,6 +531,14 @@ Deno.test({
           await page.reload();
           await expectSaved();
           await cluster.restartManager();
+          // The storage node dials the new manager again (later pages need it).
+          await eventually("the storage node to rejoin", async () => {
+            const h = await cluster.json<{ allowed: string[] }>(
+              "GET",
+              "/folders/_/hosts",
+            );
+            return h.allowed.includes("local") ? true : undefined;
+          }, 60_000);
           await page.reload();
           await page.getByRole("heading", { name: "Settings" }).waitFor();
           await expectSaved();
@@ -488,6 +561,46 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "the daily limit stays within what the keypair's policy allows",
+        async () => {
+          await cluster.json("PUT", "/x/admin/resource-policies/ui-capped", {
+            maxConcurrentSessions: 2,
+            dailyCostLimit: 10,
+          });
+          const capped = await cluster.newKeypair({
+            resourcePolicy: "ui-capped",
+          });
+          const p = await browser.newPage(VIEWPORTS.desktop);
+          await signIn(p, base, capped);
+          await p.goto(`${base}/ui/settings`);
+          const limit = p.getByLabel("Daily cost limit");
+          assertEquals(await limit.getAttribute("max"), "10");
+          await limit.fill("11");
+          // The browser holds the form back (the field's bound is the policy's) ...
+          assert(
+            await limit.evaluate((el) =>
+              (el as unknown as { validity: { rangeOverflow: boolean } })
+                .validity.rangeOverflow
+            ),
+          );
+          // ... and the server refuses it when sent anyway.
+          await limit.evaluate((el) => el.removeAttribute("max"));
+          await p.getByRole("button", { name: "Save settings" }).click();
+          assertMatch(
+            (await p.locator("#settings-error").textContent()) ?? "",
+            /at most 10\.00/,
+          );
+          const api = await cluster.json<{ dailyCostLimit: unknown }>(
+            "GET",
+            "/x/cost/settings",
+            undefined,
+            capped,
+          );
+          assertEquals(api.dailyCostLimit, null, "nothing was stored");
+        },
+      );
+
       await t.step("screenshots of the pages at both sizes", async () => {
         const admin = await browser.newPage(VIEWPORTS.desktop);
         await signIn(admin, base, cluster.admin);
@@ -500,7 +613,6 @@ Deno.test({
           ["settings", "/ui/settings"],
         ];
         const adminPages: [string, string][] = [
-          ["agents", "/ui/admin/agents"],
           ["scaling-groups", "/ui/admin/scaling-groups"],
         ];
         for (const size of Object.values(VIEWPORTS)) {
@@ -525,12 +637,43 @@ Deno.test({
         await page.locator('#terminal[data-state="open"]').waitFor();
         await page.keyboard.type("echo $((6*7))");
         await page.keyboard.press("Enter");
-        await eventually("42 on the phone's terminal", async () =>
-          /^42\s*$/m.test(await page.locator("#terminal .xterm-rows").innerText())
-            ? true
-            : undefined);
+        await eventually(
+          "42 on the phone's terminal",
+          async () =>
+            /^42\s*$/m.test(
+                await page.locator("#terminal .xterm-rows").innerText(),
+              )
+              ? true
+              : undefined,
+        );
         await checkAndShoot(page, "job-terminal", VIEWPORTS.phone);
         await page.setViewportSize(VIEWPORTS.desktop);
+        // An operator drains the agent: its row says who, why and since when.
+        await admin.setViewportSize(VIEWPORTS.desktop);
+        await admin.goto(`${base}/ui/admin/agents`);
+        await admin.getByRole("button", { name: /^Drain agent/ }).click();
+        try {
+          await admin.waitForURL(`${base}/ui/admin/agents`);
+          // statusInfo says who and why; the view adds since when.
+          await admin.getByText("drained by an administrator", { exact: false })
+            .waitFor();
+          await admin.getByText("Draining since", { exact: false }).waitFor();
+          for (const size of Object.values(VIEWPORTS)) {
+            await admin.setViewportSize(size);
+            await admin.reload();
+            await checkAndShoot(admin, "agents", size);
+          }
+          await admin.setViewportSize(VIEWPORTS.desktop);
+          await admin.getByRole("button", { name: /^Undrain agent/ }).click();
+          await admin.waitForURL(`${base}/ui/admin/agents`);
+          await admin.getByRole("button", { name: /^Drain agent/ }).waitFor();
+        } finally {
+          // A manager whose agent is left drained has hung at stop (see the report).
+          await cluster.api(
+            "POST",
+            `/x/admin/agents/${cluster.agents[0].id}/undrain`,
+          ).then((r) => r.body?.cancel());
+        }
       });
 
       await t.step("stop the session", async () => {
@@ -549,6 +692,7 @@ Deno.test({
       });
     } finally {
       await b?.close();
+      await storage?.kill();
       await c?.stop();
     }
   },

@@ -57,7 +57,7 @@ export interface WarmPoolOptions {
   budget: number;
   /** Demand counts the takes of this last stretch. @default {60000} */
   demandWindowMs?: number;
-  /** Launches in flight at once. @default {2} */
+  /** Launches in flight at once. @default {4} */
   concurrency?: number;
   /** Most idle containers of one image. @default {64} */
   maxPerImage?: number;
@@ -323,7 +323,7 @@ export class WarmPool {
   async #refill(): Promise<void> {
     await this.#trim();
     const inFlight = new Set<Promise<void>>();
-    const limit = Math.max(1, this.#opts.concurrency ?? 2);
+    const limit = Math.max(1, this.#opts.concurrency ?? 4);
     for (;;) {
       while (!this.#closed && inFlight.size < limit) {
         const image = this.#nextImage();

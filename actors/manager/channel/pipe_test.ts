@@ -61,7 +61,12 @@ Deno.test("pipe: input waits for the kernel's credit and goes in order", async (
       fromBase64((m as { data: string }).data)
     );
   assert.deepEqual(writes().map((b) => b.byteLength), [100]);
-  p.onEvent({ type: "channel.credit", kernelId: "k", channelId: "c", bytes: 250 });
+  p.onEvent({
+    type: "channel.credit",
+    kernelId: "k",
+    channelId: "c",
+    bytes: 250,
+  });
   await w1;
   assert.deepEqual(writes().map((b) => b.byteLength), [100, 200]);
   assert.ok(writes().every((b) => b.every((x) => x === 7)));
@@ -74,7 +79,12 @@ Deno.test("pipe: EOF follows queued input; close flushes, then tells close", asy
   void p.write(new Uint8Array(20));
   p.eof();
   assert.ok(!k.told.some((m) => m.type === "channel.eof"));
-  p.onEvent({ type: "channel.credit", kernelId: "k", channelId: "c", bytes: 10 });
+  p.onEvent({
+    type: "channel.credit",
+    kernelId: "k",
+    channelId: "c",
+    bytes: 10,
+  });
   assert.equal(k.told.at(-1)?.type, "channel.eof");
   await assert.rejects(p.write(new Uint8Array(1)), ChannelClosedError);
   p.close();

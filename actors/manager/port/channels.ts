@@ -146,7 +146,11 @@ export interface ChannelDeps {
    * a tunnel), service-unavailable (nothing listens, the app did not
    * start: the runner's words in the message).
    */
-  open(caller: Caller, ref: string, req: ChannelRequest): Promise<ChannelStream>;
+  open(
+    caller: Caller,
+    ref: string,
+    req: ChannelRequest,
+  ): Promise<ChannelStream>;
   /** The session's service ports as `GET /stream/session/{ref}/apps` lists them. */
   apps(caller: Caller, ref: string): Promise<AppListing[]>;
   /** A link token for the browser app proxy, valid `ttlSeconds` (default 300, at most 3600). */

@@ -41,6 +41,11 @@ export type SessionMsg =
     options: Record<string, unknown>;
     /** @default {POLL_MS} */
     waitMs?: number;
+    /**
+     * Answer as soon as output arrives, not only when the run stops (a
+     * stream's polls: output flows as it comes instead of every waitMs).
+     */
+    eager?: boolean;
   }
   /** Starts a streamed run; answers `{ runId }` (then polled with `continue`). */
   | {

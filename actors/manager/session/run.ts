@@ -21,6 +21,8 @@ const STOPPING = new Set([
 ]);
 /** Statuses after which the run is over. */
 const FINAL = new Set(["finished", "exec-timeout", "error"]);
+/** How long an eager poll (a stream's) gathers output after its first piece. */
+const EAGER_COALESCE_MS = 5;
 /** Batch stages: each is reported once, in order, with its own output. */
 const STAGES = new Set(["clean-finished", "build-finished"]);
 
@@ -59,6 +61,8 @@ export class Run {
   #chars = 0;
   #cut = false;
   #changed: (() => void)[] = [];
+  /** Waits that also end on output (eager polls: streams). */
+  #eager: (() => void)[] = [];
   /**
    * Stages reported but not yet taken. A stage and the next status can
    * arrive before the client polls again (a fast exec after a build); each
@@ -145,18 +149,26 @@ export class Run {
     return result;
   }
 
-  /** Resolves when the run reaches a status that ends a poll, or after `ms`. */
-  wait(ms: number): Promise<void> {
-    if (this.#stopping()) return Promise.resolve();
+  /**
+   * Resolves when the run reaches a status that ends a poll, or after `ms`;
+   * `eager`: also as soon as there is output to take.
+   */
+  wait(ms: number, eager = false): Promise<void> {
+    if (this.#stopping() || (eager && this.#console.length > 0)) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        const i = this.#changed.indexOf(done);
-        if (i >= 0) this.#changed.splice(i, 1);
+        for (const list of [this.#changed, this.#eager]) {
+          const i = list.indexOf(done);
+          if (i >= 0) list.splice(i, 1);
+        }
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.#changed.push(done);
+      if (eager) this.#eager.push(done);
     });
   }
 
@@ -166,6 +178,14 @@ export class Run {
   }
 
   #append(item: ConsoleItem): void {
+    if (this.#eager.length) {
+      // Output arrived: an eager poll answers shortly, so what comes right
+      // behind (more output, the run's end) goes in the same answer: a
+      // quick run is still one `finished` frame with all its output.
+      const waiters = this.#eager;
+      this.#eager = [];
+      setTimeout(() => waiters.forEach((w) => w()), EAGER_COALESCE_MS);
+    }
     const last = this.#console.at(-1);
     if (
       last && (item[0] === "stdout" || item[0] === "stderr") &&

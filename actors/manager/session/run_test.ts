@@ -103,3 +103,29 @@ Deno.test("run relay: media parts join into one item; an oversize item is cut, n
   assert(String(taken[1][1]).includes("over 4 MiB"), JSON.stringify(taken[1]));
   assertEquals(sent.length, 1, "one exec reached the kernel");
 });
+
+Deno.test("run: an eager wait (a stream's poll) ends on output, a plain one on the status", async () => {
+  const run = new Run("r", "query");
+  let plain = false;
+  let eager = false;
+  run.wait(10_000).then(() => (plain = true));
+  const eagerWait = run.wait(10_000, true).then(() => (eager = true));
+  run.push(["stdout", "a"]);
+  run.push(["stdout", "b"]);
+  await eagerWait;
+  assertEquals([eager, plain], [true, false]);
+  assertEquals(run.take().console, [["stdout", "ab"]], "gathered together");
+  run.setStatus("finished", 0);
+  await Promise.resolve();
+  assertEquals(plain, true, "the run's end ends every wait");
+});
+
+Deno.test("run: a quick run's output and end come in one eager answer", async () => {
+  const run = new Run("r", "query");
+  const wait = run.wait(10_000, true);
+  run.push(["stdout", "1\n"]);
+  run.setStatus("finished", 0);
+  await wait;
+  const r = run.take();
+  assertEquals([r.status, r.console], ["finished", [["stdout", "1\n"]]]);
+});

@@ -26,6 +26,8 @@ export interface ExecuteInput {
   runId: string;
   options: Record<string, unknown>;
   waitMs?: number;
+  /** Answer on the first output too (streams), not only when the run stops. */
+  eager?: boolean;
 }
 
 /** A media item arriving in parts (`more: true` on all but the last). */
@@ -87,7 +89,9 @@ export class RunRelay {
       if (msg.mode === "input") this.input(msg.runId, msg.code);
     }
     const current = run;
-    return current.wait(msg.waitMs ?? POLL_MS).then(() => current.take());
+    return current.wait(msg.waitMs ?? POLL_MS, msg.eager).then(() =>
+      current.take()
+    );
   }
 
   /** Starts a streamed run; the stream then polls it with `continue`. */

@@ -264,8 +264,13 @@ export class SessionsActor extends Actor<SessionsMsg> {
       accessKey,
       req,
     );
-    const existing = (await this.store.findByRef(accessKey, req.name, false))
-      .find((r) => r.name === req.name);
+    // Every live session is in the index: a name not in it is free, and
+    // the store is asked only when it is taken (saves a query per create).
+    const taken = this.#names.has(nameKey(accessKey, req.name));
+    const existing = taken
+      ? (await this.store.findByRef(accessKey, req.name, false))
+        .find((r) => r.name === req.name)
+      : undefined;
     if (existing) {
       if (req.reuseIfExists && existing.image === image) {
         return {

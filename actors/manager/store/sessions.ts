@@ -16,6 +16,7 @@ import {
 import {
   canTransition,
   ENDED_STATUSES,
+  SESSION_STATUSES,
   isLive,
   type SessionStatus,
 } from "../lifecycle.ts";
@@ -185,31 +186,36 @@ export class SessionRepo {
     patch: TransitionPatch = {},
   ): Promise<Session> {
     if (!UUID_RE.test(id)) throw new NotFoundError("session", id);
-    return await this.sql.begin(async (tx) => {
-      const [cur] =
-        await tx`select status from sessions where id = ${id} for update`;
-      if (!cur) throw new NotFoundError("session", id);
-      const from = cur.status as SessionStatus;
-      if (!canTransition(from, to)) {
-        throw new IllegalTransitionError(id, from, to);
-      }
-      const extra = joinFragments(tx, [
-        patch.agentId !== undefined ? tx`agent_id = ${patch.agentId}` : null,
-        patch.occupiedSlots !== undefined
-          ? tx`occupied_slots = ${json(patch.occupiedSlots)}::text::jsonb`
-          : null,
-        isLive(to) ? null : tx`terminated_at = coalesce(terminated_at, now())`,
-      ]);
-      const [row] = await tx`
+    // One statement, one round trip (it was begin, select for update,
+    // update, insert, commit: five, on the path of every session start):
+    // the update only matches a status that may move to `to`, and takes
+    // the row lock; a concurrent change is re-checked by Postgres.
+    const from = SESSION_STATUSES.filter((s) => canTransition(s, to));
+    const sql = this.sql;
+    const extra = joinFragments(sql, [
+      patch.agentId !== undefined ? sql`agent_id = ${patch.agentId}` : null,
+      patch.occupiedSlots !== undefined
+        ? sql`occupied_slots = ${json(patch.occupiedSlots)}::text::jsonb`
+        : null,
+      isLive(to) ? null : sql`terminated_at = coalesce(terminated_at, now())`,
+    ]);
+    const rows = await sql`
+      with moved as (
         update sessions set status = ${to}, status_info = ${reason ?? null} ${
-        extra ? tx`, ${extra}` : tx``
-      }
-        where id = ${id} returning *`;
-      await tx`insert into session_events (session_id, status, reason) values (${id}, ${to}, ${
-        reason ?? null
-      })`;
-      return toSession(row);
-    });
+      extra ? sql`, ${extra}` : sql``
+    }
+        where id = ${id} and status = any(${from}::text[]) returning *
+      ), logged as (
+        insert into session_events (session_id, status, reason)
+        select id, ${to}, ${reason ?? null} from moved
+      )
+      select * from moved`;
+    if (rows.length === 0) {
+      const [cur] = await sql`select status from sessions where id = ${id}`;
+      if (!cur) throw new NotFoundError("session", id);
+      throw new IllegalTransitionError(id, cur.status as SessionStatus, to);
+    }
+    return toSession(rows[0]);
   }
 
   /** The session by full id, or null. */
@@ -294,19 +300,23 @@ export class SessionRepo {
       .map(toEvent);
   }
 
-  /** Counts executed queries and refreshes last_activity (idle timeout) and, if given, last_stat. */
+  /**
+   * Counts executed queries (`queries` more, or a `numQueries` total; a
+   * total never lowers the count) and refreshes last_activity (idle
+   * timeout) and, if given, last_stat.
+   */
   async recordActivity(
     id: string,
-    activity: { queries?: number; lastStat?: Json } = {},
+    activity: { queries?: number; numQueries?: number; lastStat?: Json } = {},
   ): Promise<Session | null> {
     if (!UUID_RE.test(id)) return null;
     const stat = activity.lastStat === undefined
       ? null
       : json(activity.lastStat);
     const [row] = await this.sql`
-      update sessions set num_queries = num_queries + ${
+      update sessions set num_queries = greatest(num_queries + ${
       activity.queries ?? 0
-    }, last_activity = now(),
+    }, ${activity.numQueries ?? 0}), last_activity = now(),
         last_stat = coalesce(${stat}::text::jsonb, last_stat)
       where id = ${id} returning *`;
     return row ? toSession(row) : null;

@@ -158,8 +158,10 @@ export const JobRow: FC<JobRowProps> = ({ job, usage, now, csrf, cost }) => {
         <span data-cost-of={ended ? undefined : id}>{cost ?? "—"}</span>
       </td>
       <td data-label="Status">
-        <StatusBadge status={job.status} />
-        {job.statusInfo && <div class="reason">{job.statusInfo}</div>}
+        <div>
+          <StatusBadge status={job.status} />
+          {job.statusInfo && <div class="reason">{job.statusInfo}</div>}
+        </div>
       </td>
       <td data-label="Actions">
         <div class="actions">

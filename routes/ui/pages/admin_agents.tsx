@@ -22,7 +22,17 @@ type Slots = Record<string, number>;
 interface Drain {
   by?: string;
   reason?: string;
-  since?: number;
+  /** ISO time (ms since the epoch in older views). */
+  since?: string | number;
+}
+
+/** An ISO time from either form, or "" (formatTime shows a dash). */
+function isoOf(t: unknown): string {
+  if (typeof t === "string") return t;
+  if (typeof t === "number" && Number.isFinite(t)) {
+    return new Date(t).toISOString();
+  }
+  return "";
 }
 
 /** The autoscaler's last note about an agent. */
@@ -88,43 +98,40 @@ export function mountAgents(app: Hono<UiEnv>, ctx: UiContext): void {
                         <code>{id}</code>
                       </th>
                       <td data-label="Status">
-                        <span
-                          class={`badge ${a.status === "ALIVE" ? "ok" : "bad"}`}
-                        >
-                          {String(a.status)}
-                        </span>
-                        {draining && <span class="badge wait">DRAINING</span>}
-                        {typeof a.statusInfo === "string" && a.statusInfo && (
-                          <div class="reason">{a.statusInfo}</div>
-                        )}
-                        {drain && (
-                          <div class="reason">
-                            {`Drained ${
-                              drain.by === "admin"
-                                ? "by an operator"
-                                : drain.by === "scale-in"
-                                ? "by scale-in"
-                                : "by the agent"
-                            } since ${
-                              formatTime(
-                                new Date(Number(drain.since ?? 0))
-                                  .toISOString(),
-                              )
+                        <div>
+                          <span
+                            class={`badge ${
+                              a.status === "ALIVE" ? "ok" : "bad"
                             }`}
-                          </div>
-                        )}
+                          >
+                            {String(a.status)}
+                          </span>
+                          {draining && <span class="badge wait">DRAINING</span>}
+                          {typeof a.statusInfo === "string" && a.statusInfo && (
+                            <div class="reason">{a.statusInfo}</div>
+                          )}
+                          {drain && (
+                            <div class="reason">
+                              {`Draining since ${
+                                formatTime(isoOf(drain.since))
+                              }`}
+                            </div>
+                          )}
+                        </div>
                       </td>
                       <td data-label="Scale-in">
-                        {note
-                          ? (
-                            <>
-                              <span>{String(note.action ?? "")}</span>
-                              <div class="reason">
-                                {String(note.detail ?? note.reason ?? "")}
-                              </div>
-                            </>
-                          )
-                          : "—"}
+                        <div>
+                          {note
+                            ? (
+                              <>
+                                <span>{String(note.action ?? "")}</span>
+                                <div class="reason">
+                                  {String(note.detail ?? note.reason ?? "")}
+                                </div>
+                              </>
+                            )
+                            : "—"}
+                        </div>
                       </td>
                       <td data-label="Scaling group">
                         {String(a.scalingGroup ?? "")}

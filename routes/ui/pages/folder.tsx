@@ -17,6 +17,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { FC } from "hono/jsx";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { UiContext, UiEnv } from "../env.ts";
 import type { FolderFileList } from "../../../actors/manager/port/mod.ts";
 import { CSRF_FIELD } from "../csrf.ts";
@@ -170,7 +171,7 @@ async function folderPage(
   c: Context<UiEnv>,
   ctx: UiContext,
   dir: string,
-  notice?: string,
+  notice?: { msg: string; status: ContentfulStatusCode },
 ) {
   const name = c.req.param("name")!;
   const info = await ctx.deps.folders!.info(callerOf(c), name);
@@ -180,6 +181,7 @@ async function folderPage(
     title: `Folder ${info.name}`,
     active: FOLDERS_PATH,
     page: "folder",
+    status: notice?.status,
     scripts: ["vendor/tus.js", "folders.js"],
     children: (
       <>
@@ -189,7 +191,7 @@ async function folderPage(
             info.quota ? ` of ${formatBytes(info.quota)}` : ""
           } on ${info.host}, permission ${info.permission}.`}
         </p>
-        {notice && <p class="error" role="alert">{notice}</p>}
+        {notice && <p class="error" role="alert">{notice.msg}</p>}
         {await listing(c, ctx, dir)}
         <div class="cards">
           <form
@@ -233,11 +235,13 @@ async function folderPage(
   });
 }
 
-/** The message of a port failure the page shows, or a rethrow. */
-function problemText(err: unknown): string {
+/** What the page shows of a port failure (its message and status), or a rethrow. */
+function problemNotice(
+  err: unknown,
+): { msg: string; status: ContentfulStatusCode } {
   const p = toProblem(err);
   if (!p) throw err;
-  return p.msg ?? p.title;
+  return { msg: p.msg ?? p.title, status: p.status as ContentfulStatusCode };
 }
 
 /** Mounts browse, the listing fragment, tickets, mkdir and delete. */
@@ -303,7 +307,7 @@ export function mountFolder(app: Hono<UiEnv>, ctx: UiContext): void {
         existOk: false,
       });
     } catch (err) {
-      return folderPage(c, ctx, dir, problemText(err));
+      return folderPage(c, ctx, dir, problemNotice(err));
     }
     return c.redirect(folderUrl(c.req.param("name"), dir), 303);
   });
@@ -315,7 +319,7 @@ export function mountFolder(app: Hono<UiEnv>, ctx: UiContext): void {
     try {
       await folders.deleteFiles(callerOf(c), c.req.param("name"), [file], true);
     } catch (err) {
-      return folderPage(c, ctx, dir, problemText(err));
+      return folderPage(c, ctx, dir, problemNotice(err));
     }
     return c.redirect(folderUrl(c.req.param("name"), dir), 303);
   });

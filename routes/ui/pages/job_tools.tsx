@@ -21,11 +21,12 @@ import type { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import type { UiContext, UiEnv } from "../env.ts";
 import type { AppListing, JobView } from "../../../actors/manager/port/mod.ts";
-import { appBaseUrl } from "../../../actors/manager/port/channels.ts";
 import { CSRF_FIELD, sameOrigin } from "../csrf.ts";
 import { renderProblemPage } from "../errors.tsx";
 import { callerOf, safeNext } from "../web_session.ts";
 import { ptyResponse } from "../../pty.ts";
+import { appProxyUrl } from "../../app_proxy/mod.ts";
+import { appOriginFor } from "../../app_proxy/origin.ts";
 import { toProblem } from "../../problems.ts";
 import { JOBS_PATH } from "./jobs.tsx";
 
@@ -136,12 +137,10 @@ export function mountJobTools(app: Hono<UiEnv>, ctx: UiContext): void {
         c.req.param("app"),
         APP_LINK_TTL_S,
       );
-      return c.redirect(
-        `${appBaseUrl(t.sessionId, t.app)}?token=${
-          encodeURIComponent(t.token)
-        }`,
-        303,
-      );
+      // On the apps' own origin (a port or host of their own): an app's
+      // scripts then cannot reach this dashboard's pages or cookie session.
+      const origin = appOriginFor(ctx.settings.appOrigin, new URL(c.req.url));
+      return c.redirect(appProxyUrl(origin, t), 303);
     });
   }
 
