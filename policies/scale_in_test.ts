@@ -6,28 +6,8 @@ import {
   type ScaleInOptions,
 } from "./scale_in.ts";
 import { addSlots, fits, subtractSlots, sumSlots } from "./slots.ts";
+import { agent, small } from "./_test_util.ts";
 
-const GiB = 1024 ** 3;
-const agent = (
-  id: string,
-  usedCpu: number,
-  extra: Partial<ScalableAgent> = {},
-): ScalableAgent => ({
-  id,
-  capacity: { cpu: 8, mem: 32 },
-  occupied: { cpu: usedCpu, mem: usedCpu * 2 },
-  runningKernels: usedCpu > 0 ? 1 : 0,
-  startedAt: 0,
-  ...extra,
-});
-/** The issue's agents: 1 cpu, 2 GiB; a session of cpu 1 fills one. */
-const small = (id: string, sessions: number, extra = {}) =>
-  agent(id, 0, {
-    capacity: { cpu: 1, mem: 2 * GiB },
-    occupied: sessions ? { cpu: 1, mem: GiB } : {},
-    runningKernels: sessions,
-    ...extra,
-  });
 const ids = (xs: { agentId: string; reason: string }[]) =>
   xs.map((x) => `${x.agentId}:${x.reason}`);
 

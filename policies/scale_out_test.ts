@@ -1,27 +1,6 @@
 import assert from "node:assert/strict";
-import type { ScalableAgent } from "./scale_in.ts";
 import { decideScaleOut } from "./scale_out.ts";
-
-const GiB = 1024 ** 3;
-const agent = (
-  id: string,
-  usedCpu: number,
-  extra: Partial<ScalableAgent> = {},
-): ScalableAgent => ({
-  id,
-  capacity: { cpu: 8, mem: 32 },
-  occupied: { cpu: usedCpu, mem: usedCpu * 2 },
-  runningKernels: usedCpu > 0 ? 1 : 0,
-  startedAt: 0,
-  ...extra,
-});
-/** The agents: 1 cpu, 2 GiB; a session of cpu 1 fills one. */
-const small = (id: string, sessions: number) =>
-  agent(id, 0, {
-    capacity: { cpu: 1, mem: 2 * GiB },
-    occupied: sessions ? { cpu: 1, mem: GiB } : {},
-    runningKernels: sessions,
-  });
+import { agent, GiB, small } from "./_test_util.ts";
 
 Deno.test("scale out: the issue's repro starts exactly one spare", () => {
   const d = decideScaleOut({

@@ -48,7 +48,10 @@ export function startLocalStorage(
   const spawn = () => {
     child = new Deno.Command(Deno.execPath(), {
       args,
-      env: { CLUSTER_SECRET: opts.clusterSecret },
+      env: {
+        CLUSTER_SECRET: opts.clusterSecret,
+        BAI_EXIT_WITH_PARENT: String(Deno.pid),
+      },
       stdin: "null",
     }).spawn();
     child.status.then((s) => {

@@ -6,4 +6,10 @@
  * @module
  */
 
-export { run } from "../actors/storage/node.ts";
+import { run as runStorage } from "../actors/storage/node.ts";
+import { exitWithParent } from "./exit_with_parent.ts";
+
+export async function run(args: string[]): Promise<void> {
+  await runStorage(args);
+  exitWithParent(Deno.env.get("BAI_EXIT_WITH_PARENT"), "storage");
+}

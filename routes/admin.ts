@@ -38,6 +38,7 @@ import type {
 } from "../actors/manager/port/mod.ts";
 import {
   intish,
+  isSizeParam,
   normalizeKeys,
   queryParams,
   rawParams,
@@ -55,9 +56,6 @@ const createKeypairSchema = z.object({
   resourcePolicy: z.string().min(1).default("default"),
 }).strict();
 
-const MEM_LIKE = (slot: string) =>
-  slot === "mem" || slot === "shmem" || slot.endsWith(".mem");
-
 /**
  * Slot caps as numbers: counts as non-negative numbers (or their text),
  * memory-like slots also as binary sizes (`"4g"`, `"512MiB"`). A value the
@@ -71,7 +69,7 @@ const slotCapsSchema = z.record(
   for (const [slot, raw] of Object.entries(caps)) {
     let n: number;
     try {
-      n = MEM_LIKE(slot)
+      n = isSizeParam(slot)
         ? parseBinarySize(raw)
         : typeof raw === "number"
         ? raw
@@ -86,7 +84,7 @@ const slotCapsSchema = z.record(
       ctx.addIssue({
         code: "custom",
         message: `${slot} must be a non-negative number${
-          MEM_LIKE(slot) ? " or a binary size such as 4g" : ""
+          isSizeParam(slot) ? " or a binary size such as 4g" : ""
         }, got ${JSON.stringify(raw)}`,
         path: [slot],
       });
@@ -105,6 +103,7 @@ const resourcePolicySchema = z.object({
   maxSessionLifetime: z.number().int().nonnegative().optional(),
   maxVfolderCount: z.number().int().nonnegative().optional(),
   maxVfolderSize: z.number().int().nonnegative().optional(),
+  maxScratchSize: z.number().int().nonnegative().optional(),
   dailyCostLimit: z.number().nonnegative().nullable().optional(),
 }).strict();
 

@@ -234,6 +234,34 @@ export class SigningKeyCache {
   }
 }
 
+/**
+ * Signatures verified lately, with what they were verified over (the key's
+ * secret, the hash, the whole string to sign): the same three give the
+ * same HMAC, so a request repeating them needs no new HMAC. A client that
+ * reuses a signature (within the date's allowed skew, which is checked on
+ * every request before this) costs a map look-up instead of ~6 µs.
+ * Bounded: emptied when full.
+ */
+export class VerifiedSignatures {
+  #seen = new Map<string, string>();
+  constructor(readonly maxEntries = 4096) {}
+
+  #key(hash: string, secret: string, input: SignatureInput, sig: string) {
+    return `${sig}\u0000${hash}\u0000${secret}\u0000${stringToSign(input)}`;
+  }
+
+  /** Whether `sig` was verified before over exactly these inputs. */
+  has(hash: string, secret: string, input: SignatureInput, sig: string) {
+    return this.#seen.has(this.#key(hash, secret, input, sig));
+  }
+
+  /** Records a signature that verified. */
+  add(hash: string, secret: string, input: SignatureInput, sig: string) {
+    if (this.#seen.size >= this.maxEntries) this.#seen.clear();
+    this.#seen.set(this.#key(hash, secret, input, sig), sig);
+  }
+}
+
 /** Hex HMAC of the string to sign with the derived key. */
 export function computeSignature(
   cache: SigningKeyCache,
@@ -291,6 +319,7 @@ export function authenticate(
   const skew = options.clockSkewMs ?? 15 * 60_000;
   const now = options.now ?? Date.now;
   const cache = new SigningKeyCache();
+  const verified = new VerifiedSignatures();
   return async (c, next) => {
     const headers = c.req.raw.headers;
     const authorization = headers.get("authorization");
@@ -333,10 +362,13 @@ export function authenticate(
       version: version.value,
       bodyHash,
     };
-    let ok = sameHex(
-      computeSignature(cache, hash, keypair.secretKey, date.ymd, input),
-      params.signature,
-    );
+    const primary =
+      verified.has(hash, keypair.secretKey, input, params.signature) ||
+      sameHex(
+        computeSignature(cache, hash, keypair.secretKey, date.ymd, input),
+        params.signature,
+      );
+    let ok = primary;
     // Tolerated alternatives, each still a valid HMAC by the key's owner:
     // the pre-override method, and octet-stream for WebSocket upgrades.
     const original = originalMethod(c.req.raw);
@@ -357,6 +389,7 @@ export function authenticate(
       );
     }
     if (!ok) throw new AuthFailed("Signature mismatch");
+    if (primary) verified.add(hash, keypair.secretKey, input, params.signature);
     // Told only to the key's owner (the signature checked): a deactivated
     // key is not a typo, and its owner should know which it is.
     if (!keypair.isActive) throw new AuthFailed("Access key is inactive");

@@ -6,6 +6,7 @@ import {
   signedContentType,
   SigningKeyCache,
   stringToSign,
+  VerifiedSignatures,
 } from "./auth.ts";
 import { InvalidAuthParams } from "./problems.ts";
 
@@ -112,4 +113,31 @@ Deno.test("stringToSign and the derived key match a known answer", () => {
     sig,
     "3b36c0793778f42206c63f4c924fc1b35177a46989917323ea22dad67dd63b38",
   );
+});
+
+Deno.test("VerifiedSignatures remembers a signature only with the exact inputs it was verified over", () => {
+  const v = new VerifiedSignatures(2);
+  const input = {
+    method: "GET",
+    target: "/session/abc",
+    date: "2026-12-01T00:00:00.000Z",
+    host: "127.0.0.1:8081",
+    contentType: "application/octet-stream",
+    versionHeaderName: "x-backendai-version",
+    version: "v6.20220315",
+    bodyHash: "e3b0",
+  };
+  v.add("sha256", "secret", input, "sig");
+  assertEquals(v.has("sha256", "secret", input, "sig"), true);
+  assertEquals(v.has("sha256", "other", input, "sig"), false, "another secret");
+  assertEquals(v.has("sha1", "secret", input, "sig"), false, "another hash");
+  assertEquals(
+    v.has("sha256", "secret", { ...input, target: "/session/abd" }, "sig"),
+    false,
+    "another request",
+  );
+  assertEquals(v.has("sha256", "secret", input, "gis"), false);
+  v.add("sha256", "secret", { ...input, method: "POST" }, "s2");
+  v.add("sha256", "secret", { ...input, method: "PUT" }, "s3"); // full: emptied
+  assertEquals(v.has("sha256", "secret", input, "sig"), false, "bounded");
 });

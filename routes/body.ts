@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "./context.ts";
 import { preloadedBody } from "./override.ts";
-import { ProblemError } from "./problems.ts";
+import { InvalidApiParams, ProblemError } from "./problems.ts";
 
 /** Options of {@link bodyReader}. */
 export interface BodyLimits {
@@ -78,4 +78,27 @@ export function bodyReader(limits: BodyLimits): MiddlewareHandler<GatewayEnv> {
     c.set("body", await readLimited(c.req.raw, limit));
     await next();
   };
+}
+
+/**
+ * The files of a `multipart/form-data` upload body (session and folder
+ * uploads): 400 invalid-api-params for another content type, a malformed
+ * form, or a form without files.
+ */
+export async function uploadedFiles(c: Context<GatewayEnv>): Promise<File[]> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.toLowerCase().startsWith("multipart/form-data")) {
+    throw new InvalidApiParams("Upload needs a multipart/form-data body");
+  }
+  let form: FormData;
+  try {
+    form = await new Response(c.get("body"), {
+      headers: { "content-type": type },
+    }).formData();
+  } catch {
+    throw new InvalidApiParams("Malformed multipart body");
+  }
+  const files = [...form.values()].filter((v): v is File => v instanceof File);
+  if (files.length === 0) throw new InvalidApiParams("No files in the upload");
+  return files;
 }

@@ -39,6 +39,23 @@ export interface FastPathOptions {
   onHead(socket: net.Socket): void;
   /** Called when a response is out (the next request's deadline starts). */
   onIdle(socket: net.Socket): void;
+  /**
+   * Takes a WebSocket upgrade whose head is otherwise simple (the socket is
+   * the callee's from then on): the stream route's handshake skips
+   * node:http. Without it upgrades go to the fallback.
+   */
+  onUpgrade?(socket: net.Socket, head: UpgradeHead, rest: Uint8Array): void;
+}
+
+/** A simple head asking for a WebSocket, as {@link FastPathOptions.onUpgrade} gets it. */
+export interface UpgradeHead {
+  method: string;
+  url: string;
+  host: string;
+  /** Names and values in arrival order, as node's `rawHeaders`. */
+  rawHeaders: string[];
+  /** Lower-cased name → value (the last of a name). */
+  get(name: string): string | null;
 }
 
 const METHODS = new Set([
@@ -52,6 +69,7 @@ const METHODS = new Set([
 ]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control bytes other than HTAB (CR and LF only as line ends, checked apart). */
+// deno-lint-ignore no-control-regex -- matching control bytes is the point
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TARGET = /^\/[\x21-\x7e]*$/;
 const DIGITS = /^\d{1,10}$/;
@@ -65,6 +83,8 @@ interface Head {
   pairs: [string, string][];
   length: number;
   close: boolean;
+  /** `Upgrade: websocket` with `Connection: upgrade` (and no body). */
+  websocket: boolean;
 }
 
 /** Parses a head (latin1, without the blank line); undefined: not simple. */
@@ -79,6 +99,8 @@ export function parseSimpleHead(text: string): Head | undefined {
   let length = 0;
   let lengths = 0;
   let close = false;
+  let upgrade: string | undefined;
+  let connUpgrade = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(":");
@@ -98,17 +120,28 @@ export function parseSimpleHead(text: string): Head | undefined {
         break;
       case "transfer-encoding":
       case "expect":
-      case "upgrade":
         return undefined;
+      case "upgrade":
+        if (upgrade !== undefined) return undefined;
+        upgrade = value;
+        break;
       case "connection":
         if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
-        if (/upgrade/i.test(value)) return undefined;
+        if (/(^|,)\s*upgrade\s*(,|$)/i.test(value)) connUpgrade = true;
         break;
     }
     pairs.push([name, value]);
   }
   if (!host || CTL.test(host) || /[\s/?#@]/.test(host)) return undefined;
-  return { method, target, host, pairs, length, close };
+  // Any upgrade but a WebSocket one (or a half-said one) is node's to judge.
+  const websocket = upgrade !== undefined;
+  if (
+    websocket &&
+    (upgrade!.toLowerCase() !== "websocket" || !connUpgrade || length > 0 ||
+      method !== "GET")
+  ) return undefined;
+  if (!websocket && connUpgrade) return undefined;
+  return { method, target, host, pairs, length, close, websocket };
 }
 
 /**
@@ -153,12 +186,27 @@ export function serveFast(socket: net.Socket, o: FastPathOptions): void {
         const head = parseSimpleHead(buf.toString("latin1", 0, end));
         if (!head || head.length > o.maxBodyBytes) return handOver();
         const total = end + 4 + head.length;
+        if (head.websocket) {
+          if (!o.onUpgrade) return handOver();
+          const rest = new Uint8Array(buf.subarray(end + 4));
+          socket.removeListener("data", onData);
+          socket.removeListener("close", onClose);
+          buf = Buffer.alloc(0);
+          o.onHead(socket);
+          o.onUpgrade(socket, upgradeHead(head), rest);
+          return;
+        }
         if (buf.length < total) return; // the rest of the body is on its way
         const body = head.length > 0 ? buf.subarray(end + 4, total) : undefined;
+        // A request the platform refuses to build (a Host no URL takes) is
+        // the fallback's to answer, as before this path existed.
+        const request = buildRequest(head, body, socket);
+        if (!request) return handOver();
         buf = buf.subarray(total);
         o.onHead(socket);
-        await serveOne(socket, head, body, o);
+        await serveOne(socket, request, head, o);
         if (head.close || gone) {
+          gone = true;
           socket.end();
           return;
         }
@@ -172,32 +220,57 @@ export function serveFast(socket: net.Socket, o: FastPathOptions): void {
   };
 }
 
-async function serveOne(
-  socket: net.Socket,
+function upgradeHead(head: Head): UpgradeHead {
+  const byName = new Map<string, string>();
+  for (const [k, v] of head.pairs) byName.set(k.toLowerCase(), v);
+  return {
+    method: head.method,
+    url: head.target,
+    host: head.host,
+    rawHeaders: head.pairs.flat(),
+    get: (name) => byName.get(name) ?? null,
+  };
+}
+
+/** The app's Request for a simple head, or undefined when one cannot be made. */
+function buildRequest(
   head: Head,
   body: Buffer | undefined,
-  o: FastPathOptions,
-): Promise<void> {
-  let response: Response;
+  socket: net.Socket,
+): Request | undefined {
   const method = head.method;
+  const bytes = body ? new Uint8Array(body) : undefined;
+  const bodyless = method === "GET" || method === "HEAD";
+  let request: Request;
   try {
-    const url = `http://${head.host}${head.target}`;
-    const bytes = body ? new Uint8Array(body) : undefined;
-    const bodyless = method === "GET" || method === "HEAD";
-    const request = new Request(url, {
+    request = new Request(`http://${head.host}${head.target}`, {
       method,
       headers: head.pairs,
       body: bodyless ? undefined : bytes,
     });
-    // GET bodies (the Python SDK's download / list_files) as serve.ts keeps them.
-    if (bodyless && bytes && bytes.byteLength > 0) preloadBody(request, bytes);
-    rememberPeer(request, socket.remoteAddress);
+  } catch {
+    return undefined;
+  }
+  // GET bodies (the Python SDK's download / list_files) as serve.ts keeps them.
+  if (bodyless && bytes && bytes.byteLength > 0) preloadBody(request, bytes);
+  rememberPeer(request, socket.remoteAddress);
+  return request;
+}
+
+async function serveOne(
+  socket: net.Socket,
+  request: Request,
+  head: Head,
+  o: FastPathOptions,
+): Promise<void> {
+  let response: Response;
+  try {
     response = await o.app.fetch(request);
   } catch (err) {
     console.error("gateway: listener failure", err);
     response = problemResponse(new ProblemError("internal-server-error"));
   }
-  await writeResponse(socket, response, method === "HEAD", head.close);
+  await writeResponse(socket, response, head.method === "HEAD", head.close);
 }
 
 let dateSecond = 0;
@@ -242,14 +315,16 @@ async function writeResponse(
     !res.body || type.startsWith("application/json") ||
     type.startsWith("application/problem+json")
   ) {
-    const bytes = res.body
-      ? Buffer.from(await res.arrayBuffer())
-      : Buffer.alloc(0);
-    const h = Buffer.from(
-      `${head}content-length: ${bytes.byteLength}\r\n\r\n`,
-      "latin1",
-    );
-    socket.write(isHead ? h : Buffer.concat([h, bytes]));
+    const body = res.body
+      ? new Uint8Array(await res.arrayBuffer())
+      : new Uint8Array();
+    const all = `${head}content-length: ${body.byteLength}\r\n\r\n`;
+    // Head and body in one buffer, one write.
+    const n = Buffer.byteLength(all, "latin1");
+    const out = Buffer.allocUnsafe(n + (isHead ? 0 : body.byteLength));
+    out.write(all, 0, n, "latin1");
+    if (!isHead) out.set(body, n);
+    socket.write(out);
     return;
   }
   const reader = res.body.getReader();

@@ -7,6 +7,7 @@
  */
 import type { Hono } from "hono";
 import { requireAuth } from "./auth.ts";
+import { uploadedFiles } from "./body.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
 import type { GatewayDeps } from "../actors/manager/port/mod.ts";
@@ -28,24 +29,7 @@ export const MAX_DOWNLOAD_FILES = 5;
 export function mountFiles(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
   for (const prefix of SESSION_PREFIXES) {
     app.post(`${prefix}/:ref/upload`, requireAuth(), async (c) => {
-      const type = c.req.header("content-type") ?? "";
-      if (!type.toLowerCase().startsWith("multipart/form-data")) {
-        throw new InvalidApiParams("Upload needs a multipart/form-data body");
-      }
-      let form: FormData;
-      try {
-        form = await new Response(c.get("body"), {
-          headers: { "content-type": type },
-        }).formData();
-      } catch {
-        throw new InvalidApiParams("Malformed multipart body");
-      }
-      const files = [...form.values()].filter((v): v is File =>
-        v instanceof File
-      );
-      if (files.length === 0) {
-        throw new InvalidApiParams("No files in the upload");
-      }
+      const files = await uploadedFiles(c);
       const caller = callerOf(c, ownerAccessKeyOf(queryParams(c)));
       await deps.sessions.upload(caller, c.req.param("ref"), files);
       return c.body(null, 204);

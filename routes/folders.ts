@@ -17,6 +17,7 @@
 import { z } from "zod";
 import type { Context, Hono } from "hono";
 import { requireAdmin, requireAuth } from "./auth.ts";
+import { uploadedFiles } from "./body.ts";
 import { callerOf } from "./caller.ts";
 import type { GatewayEnv } from "./context.ts";
 import type { FolderDeps, GatewayDeps } from "../actors/manager/port/mod.ts";
@@ -30,7 +31,7 @@ import {
   stringListOf,
   validate,
 } from "./params.ts";
-import { InvalidApiParams, ProblemError } from "./problems.ts";
+import { InvalidApiParams } from "./problems.ts";
 import { parseBinarySize } from "../policies/slots.ts";
 
 const quotaSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -231,7 +232,7 @@ export function mountFolders(app: Hono<GatewayEnv>, deps: GatewayDeps): void {
     });
   }
   app.post("/folders/:name/upload", requireAuth(), async (c) => {
-    await f.upload(caller(c), name(c), await multipartFiles(c));
+    await f.upload(caller(c), name(c), await uploadedFiles(c));
     return c.body(null, 201);
   });
 
@@ -258,26 +259,4 @@ function safeRaw(c: Context<GatewayEnv>): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-async function multipartFiles(c: Context<GatewayEnv>): Promise<File[]> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("multipart/form-data")) {
-    throw new InvalidApiParams("Upload needs a multipart/form-data body");
-  }
-  let form: FormData;
-  try {
-    form = await new Response(c.get("body"), {
-      headers: { "content-type": type },
-    }).formData();
-  } catch {
-    throw new InvalidApiParams("Malformed multipart body");
-  }
-  const files = [...form.values()].filter((v): v is File => v instanceof File);
-  if (files.length === 0) {
-    throw new ProblemError("invalid-api-params", {
-      msg: "No files in the upload",
-    });
-  }
-  return files;
 }

@@ -85,7 +85,9 @@ function released(socket: net.Socket): void {
  */
 export async function upgradeOnSocket(
   app: { fetch(req: Request): Response | Promise<Response> },
-  req: http.IncomingMessage,
+  req: Pick<http.IncomingMessage, "method" | "url" | "rawHeaders"> & {
+    headers: { host?: string };
+  },
   socket: net.Socket,
   head: Uint8Array,
   fallbackHost: string,
@@ -94,12 +96,20 @@ export async function upgradeOnSocket(
   // Frames are small and latency-bound (cluster asks, streamed output):
   // Nagle would hold each second frame ~40 ms for an ACK.
   socket.setNoDelay(true);
-  const headers = new Headers();
+  const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    try {
-      headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-    } catch {
-      // A value Headers refuses (raw control bytes) is dropped.
+    pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  }
+  let headers: Headers | [string, string][] = pairs;
+  try {
+    new Headers(pairs); // all valid: passed as they are (one conversion)
+  } catch {
+    // A value Headers refuses (raw control bytes) is dropped.
+    headers = new Headers();
+    for (const [k, v] of pairs) {
+      try {
+        headers.append(k, v);
+      } catch { /* dropped */ }
     }
   }
   const request = new Request(
@@ -122,7 +132,9 @@ export async function upgradeOnSocket(
 
 /** Writes `res` as an HTTP/1.1 response on a raw socket and closes it. */
 async function writeRaw(socket: net.Socket, res: Response): Promise<void> {
-  const body = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+  const body = new Uint8Array(
+    await res.arrayBuffer().catch(() => new ArrayBuffer(0)),
+  );
   const lines = [`HTTP/1.1 ${res.status} ${res.statusText || "Response"}`];
   res.headers.forEach((v, k) => {
     if (k !== "content-length" && k !== "connection") lines.push(`${k}: ${v}`);

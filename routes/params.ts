@@ -180,13 +180,22 @@ function sizeOrUndefined(value: string | number): number | undefined {
   }
 }
 
-/** Slot amounts: numbers or numeric strings; `mem` also binary-size strings. */
+/**
+ * Slots whose amounts requests may give as binary sizes (`"4g"`,
+ * `"512MiB"`): `mem`, `shmem` and device memory (`*.mem`). One rule for
+ * session creation, admin caps and GraphQL policy input.
+ */
+export function isSizeParam(slot: string): boolean {
+  return slot === "mem" || slot === "shmem" || slot.endsWith(".mem");
+}
+
+/** Slot amounts: numbers or numeric strings; size slots also binary-size strings. */
 const resourcesSchema = z.record(z.string(), z.union([z.number(), z.string()]))
   .transform(
     (r, ctx) => {
       const out: Record<string, number> = {};
       for (const [slot, v] of Object.entries(r)) {
-        const n = slot === "mem" || slot.endsWith(".mem") || slot === "shmem"
+        const n = isSizeParam(slot)
           ? sizeOrUndefined(v)
           : typeof v === "number"
           ? v

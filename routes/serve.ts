@@ -38,12 +38,19 @@ export interface ServeOptions {
   /** Bytes of a GET/HEAD body kept; a longer one closes the connection. @default {1048576} */
   maxGetBodyBytes?: number;
   /**
-   * A connection that has not sent a whole request head this long after it
-   * opened (or after its previous response) is closed: a client dribbling
-   * its headers a byte a second, or an idle keep-alive connection, cannot
-   * hold a socket for ever. @default {20000}
+   * A new connection that has not sent a whole request head this long after
+   * it opened is closed: a client dribbling its headers a byte a second
+   * cannot hold a socket for ever. @default {20000}
    */
   headersTimeoutMs?: number;
+  /**
+   * A kept-alive connection idle this long after its last response is
+   * closed. Longer than clients keep idle connections pooled (hyper, and so
+   * Deno's fetch: 90 s; browsers up to 300 s), so that a client never sends
+   * a request on a connection this server is closing at that moment (a
+   * POST lost that way is not retried). @default {330000}
+   */
+  idleTimeoutMs?: number;
   /**
    * Open connections at most (WebSockets included; each relayed one costs
    * three file descriptors); more are closed at once, before they cost
@@ -261,12 +268,13 @@ export async function serveGateway(
   const maxGetBody = options.maxGetBodyBytes ?? 1 << 20;
 
   const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 330_000;
   const server = http.createServer(async (req, res) => {
     // A whole head arrived: no deadline while the request is served; the
     // next one (keep-alive) gets a fresh one once this response is done.
     const socket = req.socket;
     disarm(socket);
-    res.once("finish", () => arm(socket, headersTimeoutMs));
+    res.once("finish", () => arm(socket, idleTimeoutMs));
     try {
       if (!req.url?.startsWith("/")) {
         const problem = new ProblemError("generic-bad-request", {
@@ -301,6 +309,11 @@ export async function serveGateway(
       }
       rememberPeer(request, req.socket.remoteAddress);
       const response = await app.fetch(request);
+      // node:http serves only what the fast path handed over (chunked or
+      // large bodies, odd heads), and a second request on a connection it
+      // kept alive was lost now and then (the client saw it closed while
+      // sending). Such connections carry one request each.
+      res.shouldKeepAlive = false;
       if (!req.complete) {
         // Answered before its body was read (a 4xx from the version check,
         // a 413): what is left of the body would be read as the next
@@ -365,7 +378,23 @@ export async function serveGateway(
       maxBodyBytes: FAST_BODY_BYTES,
       maxHeadBytes: FAST_HEAD_BYTES,
       onHead: disarm,
-      onIdle: (s) => arm(s, headersTimeoutMs),
+      onIdle: (s) => arm(s, idleTimeoutMs),
+      onUpgrade(socket, head, rest) {
+        const refused = upgradeProblem(head);
+        if (refused) return refuseUpgrade(socket, refused);
+        upgradeOnSocket(
+          app,
+          {
+            method: head.method,
+            url: head.url,
+            rawHeaders: head.rawHeaders,
+            headers: { host: head.host },
+          },
+          socket,
+          rest,
+          hostname,
+        ).catch(() => socket.destroy());
+      },
     });
   });
   listener.maxConnections = options.maxConnections ?? defaultMaxConnections();

@@ -1,6 +1,6 @@
 import { assertEquals } from "../tests/support/assert.ts";
 import { createGateway } from "./app.ts";
-import { signedFetch } from "./cli.ts";
+import { signedFetch } from "./cli/sign.ts";
 import { Registry } from "../actors/telemetry/mod.ts";
 import { createStandIn, LIMITED } from "../tests/support/gateway_standin.ts";
 

@@ -16,6 +16,7 @@ import {
   startAgentPair,
 } from "./fixtures/agent_pair.ts";
 import { dockerSkipReason } from "./fixtures/agent_docker.ts";
+import { imageBuilt } from "./support/images.ts";
 import type { ChannelOpened } from "../actors/agent/channel_relay.ts";
 import { FILE_CHUNK_BYTES, type KernelMsg } from "../actors/protocol/agent.ts";
 
@@ -482,11 +483,7 @@ Deno.test({
 });
 
 const jupyterImage = "bai/python-jupyter:3.11-bookworm";
-const jupyterBuilt = !ignore && (await new Deno.Command("docker", {
-  args: ["image", "inspect", jupyterImage],
-  stdout: "null",
-  stderr: "null",
-}).output()).success;
+const jupyterBuilt = !ignore && await imageBuilt(jupyterImage);
 if (!ignore && !jupyterBuilt) {
   console.error(
     `agent_channels_test: ${jupyterImage} not built (deno task images build python-jupyter); the Jupyter test is skipped`,

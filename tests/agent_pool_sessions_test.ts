@@ -87,7 +87,8 @@ print(r("memory/memory.limit_in_bytes"), r("memory/memory.memsw.limit_in_bytes")
 `;
 
 Deno.test({
-  name: "pool sessions: any size starts warm with exactly its limits; no leftovers between sessions",
+  name:
+    "pool sessions: any size starts warm with exactly its limits; no leftovers between sessions",
   ignore: missing !== undefined,
   sanitizeOps: false,
   sanitizeResources: false,

@@ -25,7 +25,8 @@ print(r("memory/memory.limit_in_bytes"), r("memory/memory.memsw.limit_in_bytes")
 `;
 
 Deno.test({
-  name: "agent pool: a take at any size gets exactly its limits, refill, budget, close",
+  name:
+    "agent pool: a take at any size gets exactly its limits, refill, budget, close",
   ignore: dockerSkipReason !== null,
 }, async () => {
   await using env = await agentTestEnv();

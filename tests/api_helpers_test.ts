@@ -8,8 +8,8 @@
  */
 import type { TestCluster } from "./support/cluster.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { computeSignature, SigningKeyCache } from "../routes/auth.ts";
-import { CLIENT_API_VERSION, type Credentials } from "../routes/cli/sign.ts";
+import type { Credentials } from "../routes/cli/sign.ts";
+import { signedSocket, whenOpen } from "./support/terminal.ts";
 
 /** One `result` object of `POST /session/{ref}`. */
 export interface RunResult {
@@ -142,10 +142,6 @@ export interface StreamSocket {
   closed: Promise<CloseEvent>;
 }
 
-const keys = new SigningKeyCache();
-const EMPTY_SHA256 =
-  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
 /**
  * Opens `GET target` as a WebSocket signed the way Backend.AI clients sign
  * the upgrade: a GET with no Content-Type (so `application/octet-stream`).
@@ -155,42 +151,13 @@ export async function openStream(
   target: string,
   creds: Credentials = c.admin,
 ): Promise<StreamSocket> {
-  const host = `127.0.0.1:${c.port}`;
-  const date = new Date().toISOString();
-  const sig = computeSignature(
-    keys,
-    "sha256",
-    creds.secretKey,
-    date.slice(0, 10).replaceAll("-", ""),
-    {
-      method: "GET",
-      target,
-      date,
-      host,
-      contentType: "application/octet-stream",
-      versionHeaderName: "x-backendai-version",
-      version: CLIENT_API_VERSION,
-      bodyHash: EMPTY_SHA256,
-    },
-  );
-  const ws = new WebSocket(`ws://${host}${target}`, {
-    headers: {
-      "X-BackendAI-Date": date,
-      "X-BackendAI-Version": CLIENT_API_VERSION,
-      Authorization:
-        `BackendAI signMethod=HMAC-SHA256, credential=${creds.accessKey}:${sig}`,
-    },
-  } as unknown as string[]);
+  const ws = signedSocket(c, target, creds);
   const frames: Record<string, unknown>[] = [];
   const closed = new Promise<CloseEvent>((r) =>
     ws.addEventListener("close", (e) => r(e))
   );
   ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data)));
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = (e) =>
-      reject(new Error("socket failed: " + (e as ErrorEvent).message));
-  });
+  await whenOpen(ws, "socket failed");
   return { ws, frames, closed };
 }
 

@@ -26,27 +26,9 @@ import {
 import { PROBLEMS, type ProblemType } from "../routes/problems.ts";
 import type { Credentials } from "../routes/cli/sign.ts";
 import { createBaiClient, isBaiClientError } from "./support/bai_client.ts";
+import { signature } from "./support/spec_signer.ts";
 
 // ------------------------------------------- an independent signer (API.md)
-
-const enc = new TextEncoder();
-const hex = (buf: ArrayBuffer) =>
-  Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-
-async function hmac(
-  key: Uint8Array<ArrayBuffer>,
-  msg: string,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    key,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(msg)));
-}
 
 interface RawInit {
   method?: string;
@@ -80,19 +62,17 @@ async function rawSigned(
   const type = init.body !== undefined
     ? "application/json"
     : "application/octet-stream";
-  const bodyHash = hex(await crypto.subtle.digest("SHA-256", new Uint8Array()));
-  const str = [
+  const sig = await signature({
+    secret: init.creds.secretKey,
     method,
     target,
     date,
-    `host:${host}`,
-    `content-type:${type}`,
-    `${versionHeader.toLowerCase()}:${version}`,
-    bodyHash,
-  ].join("\n");
-  const k1 = await hmac(enc.encode(init.creds.secretKey), ymd);
-  const k2 = await hmac(k1, host);
-  const sig = hex((await hmac(k2, str)).buffer);
+    ymd,
+    host,
+    contentType: type,
+    versionName: versionHeader.toLowerCase(),
+    version,
+  });
   const headers = new Headers({
     [init.dateHeader ?? "X-BackendAI-Date"]: date,
     [versionHeader]: version,
@@ -536,6 +516,10 @@ Deno.test({
               () =>
                 c.api("POST", "/admin/graphql", { query: "{ no_such_field }" }),
             ],
+            [
+              "object-in-use",
+              () => c.api("DELETE", `/x/admin/resource-policies/${tiny}`), // capped uses it
+            ],
             ["request-too-large", () =>
               c.api("POST", "/session", {
                 image: "python",
@@ -544,14 +528,21 @@ Deno.test({
               })],
           ];
           // Not producible on demand against a healthy real cluster; the
-          // stand-in table in tests/gateway_test.ts covers their wire form.
+          // stand-in table in routes/app_test.ts covers their wire form.
           const standInOnly: Record<string, string> = {
             "internal-server-error": "a manager bug",
             "kernel-creation-failed": "a container that fails to start",
             "kernel-execution-failed": "a runner failure mid-run",
             "generic-forbidden": "no route answers it",
             "service-unavailable": "a kernel's agent away (next step)",
-            "vfolder-already-exists": "no /folders routes yet",
+            "vfolder-already-exists":
+              "no storage host in this cluster (tests/folders_api_test.ts)",
+            "websocket-version-unsupported":
+              "a raw upgrade fetch cannot send (tests/edge_input_test.ts)",
+            "session-busy":
+              "a second run while one goes on (tests/api_runs_test.ts)",
+            "insufficient-storage":
+              "the database's disk full (tests/faults_disk_full_test.ts)",
           };
           assertEquals(
             [...table.map(([n]) => n), ...Object.keys(standInOnly)].sort(),

@@ -15,8 +15,8 @@ import {
   agent,
   agents,
   configure,
-  removeContainersWithPrefix,
   session,
+  stopAutoscaledCluster,
   testPrefix,
 } from "./support/scaling.ts";
 
@@ -123,10 +123,7 @@ Deno.test({
         if (!await t.step(name, fn)) break;
       }
     } finally {
-      await configure(c, { ...repro, enabled: false, minAgents: 0 })
-        .catch(() => undefined);
-      await c.stop();
-      await removeContainersWithPrefix(prefix);
+      await stopAutoscaledCluster(c, repro, prefix);
     }
   },
 });

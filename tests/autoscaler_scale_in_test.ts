@@ -21,9 +21,9 @@ import {
   autoscaler,
   configure,
   firstSeen,
-  removeContainersWithPrefix,
   session,
   type SessionView,
+  stopAutoscaledCluster,
   testPrefix,
 } from "./support/scaling.ts";
 
@@ -238,12 +238,7 @@ Deno.test({
         }
       }
     } finally {
-      await configure(c, { ...base, enabled: false, minAgents: 0 })
-        .catch(() =>
-          undefined
-        );
-      await c.stop();
-      await removeContainersWithPrefix(prefix);
+      await stopAutoscaledCluster(c, base, prefix);
     }
   },
 });

@@ -25,6 +25,7 @@ import {
   assertEquals,
   assertRejects,
 } from "../actors/cluster/_test_assert.ts";
+import { fragmentFrame, rawPeer } from "../actors/cluster/_test_util.ts";
 import { NodeProcess } from "./fixtures/cluster_process.ts";
 
 const SECRET = `test-${crypto.randomUUID()}`;
@@ -417,48 +418,17 @@ Deno.test({
       await t.step(
         "a garbage fragment stream is dropped and counted, the link stays up",
         async () => {
-          const raw = new WebSocket(c.url);
-          raw.binaryType = "arraybuffer";
-          await new Promise((r) => raw.onopen = r);
-          const replies: unknown[][] = [];
-          raw.onmessage = (e) => {
-            if (typeof e.data !== "string") return;
-            try {
-              for (const env of JSON.parse(e.data)) {
-                if (env[0] === Kind.REPLY) replies.push(env);
-              }
-            } catch { /* the welcome */ }
-          };
-          raw.send(
-            JSON.stringify(
-              await makeHello({
-                key: await importSecret(SECRET),
-                node: "raw-fragments",
-                incarnation: 1,
-              }),
-            ),
+          const { ws: raw, replies } = await rawPeer(
+            c.url,
+            SECRET,
+            "raw-fragments",
+            { binaryType: "arraybuffer" },
           );
           await new Promise((r) => setTimeout(r, 200)); // let the handshake finish
           const before = await ref("stats").ask<
             { framesDropped: number; fragmentsDropped: number }
           >({});
-          const frag = (
-            flags: number,
-            id: number,
-            index: number,
-            total: number,
-            payload: Uint8Array,
-          ) => {
-            const f = new Uint8Array(16 + payload.length);
-            const v = new DataView(f.buffer);
-            f[0] = 0xb1;
-            f[1] = flags;
-            v.setUint32(4, id);
-            v.setUint32(8, index);
-            v.setUint32(12, total);
-            f.set(payload, 16);
-            return f;
-          };
+          const frag = fragmentFrame;
           const random = (n: number) =>
             crypto.getRandomValues(new Uint8Array(n));
           const garbage = [

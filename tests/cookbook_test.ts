@@ -19,7 +19,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { startCluster } from "./support/cluster.ts";
+import { removeContainersOf, startCluster } from "./support/cluster.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -214,29 +214,8 @@ Deno.test({
       }).output();
       await bg.proc.status;
     }
-    await removeContainers(ids.map((id) => `${id}-${suffix}`));
+    await removeContainersOf(ids.map((id) => `${id}-${suffix}`));
     await c.stop();
     await Deno.remove(work, { recursive: true }).catch(() => undefined);
   }
 });
-
-/** The kernels the recipes' own agents started (the cluster removes its own). */
-async function removeContainers(agentIds: string[]): Promise<void> {
-  for (const id of agentIds) {
-    const out = await new Deno.Command("docker", {
-      args: ["ps", "-aq", "--filter", `label=ai.backend.agent-id=${id}`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const ids = new TextDecoder().decode(out.stdout).split("\n").filter(
-      Boolean,
-    );
-    if (ids.length) {
-      await new Deno.Command("docker", {
-        args: ["rm", "-f", ...ids],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-    }
-  }
-}

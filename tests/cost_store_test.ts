@@ -6,13 +6,7 @@
  */
 import { openStore, type Store } from "../actors/manager/store/mod.ts";
 import { assert, assertEquals } from "../actors/manager/store/_testing.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "./support/ports.ts";
 
 async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "cost-store-test-" });

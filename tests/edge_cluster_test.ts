@@ -170,6 +170,46 @@ Deno.test({
         `the reason: ${hugeBody.msg}`,
       );
 
+      // Stopping an agent the autoscaler did not start is refused, and
+      // refusing it costs nothing: a run in flight meanwhile finishes (a
+      // dozen of these used to escalate to a restart of the manager's tree,
+      // which lost every in-flight run).
+      const slow = await c.json<{ result: { runId: string; status: string } }>(
+        "POST",
+        "/session/slot-1",
+        {
+          mode: "query",
+          code: "import time; time.sleep(3); print('done')",
+          runId: null,
+        },
+        user,
+      );
+      for (let i = 0; i < 12; i++) {
+        const stop = await c.api("POST", `/x/admin/agents/nosuch-${i}/stop`);
+        assertEquals(stop.status, 400);
+        await stop.body?.cancel();
+      }
+      let r = slow.result;
+      let out = "";
+      for (let i = 0; i < 20 && r.status !== "finished"; i++) {
+        const next = await c.json<
+          {
+            result: {
+              runId: string;
+              status: string;
+              console: [string, string][];
+            };
+          }
+        >("POST", "/session/slot-1", {
+          mode: "continue",
+          code: "",
+          runId: r.runId,
+        }, user);
+        r = next.result;
+        out += next.result.console.map(([, t]) => t).join("");
+      }
+      assert(out.includes("done"), `the run finished: ${out}`);
+
       // Traversal is no image.
       const trav = await c.api("POST", "/session", {
         image: "../../python",

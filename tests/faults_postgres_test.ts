@@ -114,6 +114,20 @@ Deno.test({
         }
       })();
 
+      // Reads beside it: the loop above may be held for the whole outage
+      // by a destroy in flight when it began (it finishes once the database
+      // is back), and the outage must still see traffic.
+      const reads = (async () => {
+        while (!stop) {
+          await timed(
+            "get",
+            () => c.api("GET", "/session/outage-a", undefined, user),
+          );
+          await timed("admin", () => c.api("GET", "/x/admin/keypairs"));
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+
       await new Promise((r) => setTimeout(r, 1500));
       phase = "outage";
       console.log(`stop at ${(performance.now() - tStart).toFixed(0)}`);
@@ -137,6 +151,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 1000));
       stop = true;
       await traffic;
+      await reads;
 
       const during = outcomes.filter((o) => o.phase === "outage");
       console.log(

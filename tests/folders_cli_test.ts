@@ -10,21 +10,15 @@
  * packages; skipped with the reason otherwise.
  */
 import { quotaVolumesMissing } from "./support/quota_volumes.ts";
+import { imageMissing } from "./support/images.ts";
 import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
 import { startStorageNode, type StorageProc } from "./support/storage.ts";
 import { pythonClient } from "./support/python_client.ts";
 
 const py = await pythonClient();
-const hasImage = await new Deno.Command("docker", {
-  args: ["image", "inspect", "bai/python:3.11-bookworm"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
 const missing = typeof py === "string" ? py : (await quotaVolumesMissing()) ??
-  (!hasImage
-    ? "needs the python image (deno task images build python)"
-    : undefined);
+  (await imageMissing("python"));
 if (missing) console.error(`folders_cli_test: skipped: ${missing}`);
 
 Deno.test({

@@ -12,21 +12,15 @@
  */
 // deno-lint-ignore-file no-explicit-any
 import { quotaVolumesMissing } from "./support/quota_volumes.ts";
+import { imageMissing } from "./support/images.ts";
 import assert from "node:assert/strict";
 import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { startStorageNode, type StorageProc } from "./support/storage.ts";
 import { eventually } from "./support/eventually.ts";
 import type { Credentials } from "../routes/cli/sign.ts";
 
-const hasImage = await new Deno.Command("docker", {
-  args: ["image", "inspect", "bai/python:3.11-bookworm"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
 const missing = (await quotaVolumesMissing()) ??
-  (!hasImage
-    ? "needs the python image (deno task images build python)"
-    : undefined);
+  (await imageMissing("python"));
 if (missing) console.error(`folders_session_test: skipped: ${missing}`);
 
 async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -283,6 +277,40 @@ Deno.test({
           }, user);
           await refused.body?.cancel();
           assert.equal(refused.status, 412);
+        },
+      );
+
+      await t.step(
+        "a policy's max_scratch_size caps the work dir below the agent's default",
+        async () => {
+          await c.json("PUT", "/x/admin/resource-policies/tight-scratch", {
+            maxScratchSize: 16 * 2 ** 20,
+          });
+          const tight = await c.newKeypair({ resourcePolicy: "tight-scratch" });
+          const r = await session(c, tight, "tight1", {});
+          assert.equal(r.status, 201, await r.text());
+          const out = await run(
+            c,
+            tight,
+            "tight1",
+            [
+              "import os",
+              "n = 0",
+              "try:",
+              "  with open('/home/work/fill.bin', 'wb') as f:",
+              "    for _ in range(40):",
+              "      f.write(b'z' * (1 << 20)); f.flush(); os.fsync(f.fileno()); n += 1",
+              "  print('wrote', n)",
+              "except OSError as e:",
+              "  print('refused', e.errno, 'after', n)",
+            ].join("\n"),
+          );
+          // 16 MiB, not the agent's 48: refused before the 17th MiB.
+          const m = out.match(/refused 122 after (\d+)/);
+          assert.ok(m, out);
+          assert.ok(Number(m[1]) <= 16, out);
+          await (await c.api("DELETE", "/session/tight1", undefined, tight))
+            .body?.cancel();
         },
       );
 

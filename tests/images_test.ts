@@ -15,6 +15,7 @@ import { RECIPES, resolveImage } from "../images/catalog.ts";
 import { packageLayer } from "../images/dockerfile.ts";
 import { buildFailure } from "../images/build.ts";
 import { AptError, DockerBuildError } from "../images/errors.ts";
+import { imageBuilt } from "./support/images.ts";
 
 const engine = (await new Deno.Command("docker", {
   args: ["version"],
@@ -417,12 +418,7 @@ const HELLO: Record<string, string> = {
 };
 for (const [name, code] of Object.entries(HELLO)) {
   const ref = resolveImage(name)!.ref;
-  const built = engine &&
-    (await new Deno.Command("docker", {
-      args: ["image", "inspect", ref],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
+  const built = engine && await imageBuilt(ref);
   Deno.test({
     name: `${name} kernel: hello world${
       built
@@ -476,13 +472,7 @@ Deno.test("build CLI: unknown image and missing engine are clear errors", async 
 /** Checks for heavy images, run only when they are built (`images/build.ts build python-ml r`). */
 async function builtRef(name: string): Promise<string | undefined> {
   const ref = resolveImage(name)!.ref;
-  if (!engine) return undefined;
-  const out = await new Deno.Command("docker", {
-    args: ["image", "inspect", ref],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out.success ? ref : undefined;
+  return engine && await imageBuilt(ref) ? ref : undefined;
 }
 
 const mlRef = await builtRef("python-ml");

@@ -28,30 +28,11 @@ import {
   saveScreenshot,
 } from "./support/browser.ts";
 import { dockerSkipReason } from "./fixtures/agent_docker.ts";
+import { freePort } from "./support/ports.ts";
+import { imageMissing } from "./support/images.ts";
 
-const JUPYTER_IMAGE = "bai/python-jupyter:3.11-bookworm";
-
-async function imageMissing(): Promise<string | undefined> {
-  if (dockerSkipReason) return dockerSkipReason;
-  const out = await new Deno.Command("docker", {
-    args: ["image", "inspect", JUPYTER_IMAGE],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  return out?.success
-    ? undefined
-    : `${JUPYTER_IMAGE} is not built (deno task images build python-jupyter)`;
-}
-
-const skip = await imageMissing();
+const skip = dockerSkipReason ?? await imageMissing("python-jupyter");
 if (skip) console.log(`interactive_test skipped: ${skip}`);
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** Status and body of a request, body cancelled when not read. */
 async function statusOf(res: Response): Promise<number> {

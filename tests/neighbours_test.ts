@@ -12,6 +12,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { signedFetch } from "../routes/cli/sign.ts";
 import { eventually } from "./support/eventually.ts";
+import { removeContainersOf } from "./support/cluster.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -106,26 +107,6 @@ async function stopStart(s: Start, signal: Deno.Signal = "SIGINT") {
   await s.proc.status;
 }
 
-async function removeContainers(agentIds: string[]) {
-  for (const id of agentIds) {
-    const out = await new Deno.Command("docker", {
-      args: ["ps", "-aq", "--filter", `label=ai.backend.agent-id=${id}`],
-      stdout: "piped",
-    }).output();
-    const ids = new TextDecoder().decode(out.stdout).split("\n").filter(
-      Boolean,
-    );
-    if (ids.length) {
-      await new Deno.Command("docker", {
-        args: ["rm", "-f", ...ids],
-        stdout: "null",
-        stderr: "null",
-      })
-        .output();
-    }
-  }
-}
-
 Deno.test({
   name:
     "neighbours: two `deno task start` clusters side by side keep to their own kernels; kill -9 and an immediate restart",
@@ -208,7 +189,7 @@ Deno.test({
     } finally {
       if (a) await stopStart(a);
       if (b) await stopStart(b);
-      await removeContainers(ids);
+      await removeContainersOf(ids);
       await Deno.remove(dirA, { recursive: true }).catch(() => {});
       await Deno.remove(dirB, { recursive: true }).catch(() => {});
     }

@@ -15,8 +15,8 @@ import { stdoutOf } from "./api_helpers_test.ts";
 import { containersOf } from "../actors/agent/_e2e_support.ts";
 import {
   agent,
-  removeContainersWithPrefix,
   session,
+  stopAutoscaledCluster,
   testPrefix,
 } from "./support/scaling.ts";
 
@@ -132,13 +132,7 @@ Deno.test({
         },
       );
     } finally {
-      await c.json("PUT", "/x/admin/scaling-groups/default/autoscaler", {
-        ...config,
-        enabled: false,
-        minAgents: 0,
-      }).catch(() => undefined);
-      await c.stop();
-      await removeContainersWithPrefix(prefix);
+      await stopAutoscaledCluster(c, config, prefix);
     }
   },
 });

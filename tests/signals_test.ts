@@ -6,7 +6,7 @@
  * same: it takes nothing new, its running kernel keeps working, and it
  * exits only once that kernel has ended.
  */
-import { startCluster } from "./support/cluster.ts";
+import { removeContainersOf, startCluster } from "./support/cluster.ts";
 import { eventually } from "./support/eventually.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
@@ -100,20 +100,7 @@ Deno.test({
       } catch { /* gone */ }
       await status;
       await c.stop();
-      const out = await new Deno.Command("docker", {
-        args: ["ps", "-aq", "--filter", `label=ai.backend.agent-id=${id}`],
-        stdout: "piped",
-      }).output();
-      const left = new TextDecoder().decode(out.stdout).split("\n").filter(
-        Boolean,
-      );
-      if (left.length) {
-        await new Deno.Command("docker", {
-          args: ["rm", "-f", ...left],
-          stdout: "null",
-          stderr: "null",
-        }).output();
-      }
+      await removeContainersOf([id]);
     }
   },
 });

@@ -22,7 +22,7 @@ import fc from "fast-check";
 import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { openStream, streamStdout } from "./api_helpers_test.ts";
 import { requestArbitrary, send, violates } from "./support/fuzz.ts";
-import type { Credentials } from "../routes/cli.ts";
+import type { Credentials } from "../routes/cli/sign.ts";
 
 const minutes = Number(Deno.args[0] ?? Deno.env.get("SOAK_MINUTES") ?? 30);
 const sampleS = Number(Deno.env.get("SOAK_SAMPLE_S") ?? 60);
@@ -115,7 +115,13 @@ async function lifecycle(
     await q?.body?.cancel();
     try {
       requests++;
-      const s = await openStream(c, `/stream/session/${name}/execute`, creds);
+      // Bounded: a socket that neither opens nor fails must not stall the run.
+      const s = await Promise.race([
+        openStream(c, `/stream/session/${name}/execute`, creds),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("no upgrade in 10 s")), 10_000)
+        ),
+      ]);
       s.ws.send(JSON.stringify({ mode: "query", code: "print(x + 1)" }));
       await Promise.race([
         s.closed,

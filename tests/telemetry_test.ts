@@ -20,6 +20,7 @@ import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { signedFetch } from "../routes/cli/sign.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "./support/otlp.ts";
 import { eventually } from "./support/eventually.ts";
+import { freePort } from "./support/ports.ts";
 
 /** Waits (bounded) until `cond` holds. */
 function until(
@@ -199,13 +200,6 @@ Deno.test({
     await receiver.close();
   }
 });
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function hasCommand(cmd: string): Promise<boolean> {
   try {

@@ -302,6 +302,7 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
               slots: msg.slots,
               environ: msg.environ,
               mounts: msg.mounts,
+              scratchBytes: msg.scratchBytes,
               owner: ownerAddress(msg.owner),
             }),
         ),

@@ -289,7 +289,6 @@ export async function run(args: string[]): Promise<void> {
   });
   Deno.addSignalListener("SIGINT", () => Deno.exit(0));
   Deno.addSignalListener("SIGQUIT", () => Deno.exit(0));
-  exitWithParent(Deno.env.get("BAI_EXIT_WITH_PARENT"), config.id);
 }
 
 /** A binary size flag (`4g`, `512m`, bytes), or undefined when not given. */
@@ -304,24 +303,4 @@ function metricsPortOf(raw: string | undefined): number | undefined {
     throw new Error(`agent: invalid --metrics-port: ${raw}`);
   }
   return port;
-}
-
-/**
- * The local agent of `deno task start` goes when its parent goes, however
- * that died (a kill -9 included), as after SIGINT: containers are left for
- * the next start's agent to re-adopt. Otherwise an orphaned agent of a
- * killed cluster would keep dialing a manager that is not coming back, and
- * hold its kernels' streams beside the new agent. `BAI_EXIT_WITH_PARENT`
- * names the parent's pid.
- */
-function exitWithParent(raw: string | undefined, id: string): void {
-  const parent = Number(raw);
-  if (!raw || !Number.isInteger(parent) || parent <= 1) return;
-  const timer = setInterval(() => {
-    if (Deno.ppid !== parent) {
-      console.error(`agent ${id}: its parent (pid ${parent}) is gone; exiting`);
-      Deno.exit(0);
-    }
-  }, 500);
-  Deno.unrefTimer(timer);
 }

@@ -11,9 +11,9 @@ import { Actor, ActorSystem } from "../runtime/mod.ts";
 import { assert, assertEquals, assertRejects } from "./_test_assert.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { FrameTooLargeError } from "./errors.ts";
-import { importSecret, makeHello } from "./handshake.ts";
 import { Kind } from "./protocol.ts";
 import { newTraceparent } from "./trace.ts";
+import { fragmentFrame, rawPeer } from "./_test_util.ts";
 
 const MiB = 1024 * 1024;
 
@@ -144,44 +144,9 @@ Deno.test("large messages: over the maximum, a tell throws and an ask rejects at
 
 Deno.test("large messages: a garbage fragment stream is dropped, counted and logged, and the link stays up", async () => {
   await using n = await twoNodes({ maxMessageBytes: 4 * MiB });
-  const raw = new WebSocket(n.url);
-  await new Promise((r) => raw.onopen = r);
-  const replies: unknown[][] = [];
-  raw.onmessage = (e) => {
-    if (typeof e.data !== "string") return;
-    try {
-      for (const env of JSON.parse(e.data)) {
-        if (env[0] === Kind.REPLY) replies.push(env);
-      }
-    } catch { /* the welcome */ }
-  };
-  raw.send(
-    JSON.stringify(
-      await makeHello({
-        key: await importSecret("s"),
-        node: "raw",
-        incarnation: 1,
-      }),
-    ),
-  );
+  const { ws: raw, replies } = await rawPeer(n.url, "s", "raw");
   await n.b.waitForUp("raw");
-  const frag = (
-    flags: number,
-    id: number,
-    index: number,
-    total: number,
-    payload: Uint8Array,
-  ) => {
-    const f = new Uint8Array(16 + payload.length);
-    const v = new DataView(f.buffer);
-    f[0] = 0xb1;
-    f[1] = flags;
-    v.setUint32(4, id);
-    v.setUint32(8, index);
-    v.setUint32(12, total);
-    f.set(payload, 16);
-    return f;
-  };
+  const frag = fragmentFrame;
   const enc = new TextEncoder();
   const junk = [
     new Uint8Array([0xde, 0xad, 0xbe, 0xef]), // too short

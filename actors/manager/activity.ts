@@ -7,18 +7,14 @@
  * @module
  */
 
-import {
-  type ActorRef,
-  AskTimeoutError,
-  DeadLetterError,
-} from "../runtime/types.ts";
+import type { ActorRef } from "../runtime/types.ts";
 import type {
   Caller,
   SessionActivityDeps,
   SessionHold,
   SessionInfo,
 } from "./port/mod.ts";
-import { DomainError } from "./errors.ts";
+import { asProblems, DomainError } from "./errors.ts";
 import type { SessionMsg } from "./session/actor.ts";
 import type { Resolved, SessionsMsg } from "./session/sessions.ts";
 
@@ -72,22 +68,4 @@ export function createActivityDeps(
         (await live(caller, ref)).tell({ type: "activity" });
       }),
   };
-}
-
-/** Runtime failures said in the API's terms (as gateway.ts does). */
-async function asProblems<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof DeadLetterError) {
-      throw new DomainError("object-not-found", "No such session.");
-    }
-    if (err instanceof AskTimeoutError) {
-      throw new DomainError(
-        "service-unavailable",
-        "The session did not answer in time.",
-      );
-    }
-    throw err;
-  }
 }

@@ -63,6 +63,17 @@ export interface LocalProcessDriverOptions {
 /** Asked to stop an agent this driver does not run (the admin API answers 400). */
 export class NotManagedError extends Error {
   override name = "NotManagedError";
+  /**
+   * A refusal, not a failure (actors/runtime: an error with a
+   * `problemType` rejects the ask and leaves the actor running): an admin's
+   * `stop` of an agent the autoscaler did not start used to fail the
+   * autoscaler actor, and ten such requests in a minute escalated to a
+   * restart of the whole manager tree, every session actor included.
+   */
+  readonly problemType = "generic-bad-request";
+  get problemMsg(): string {
+    return this.message;
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { AskTimeoutError, DeadLetterError } from "../runtime/types.ts";
 import type { ProblemType } from "./port/problems.ts";
 
 /** Problem names the manager raises (the API's table, port/problems.ts). */
@@ -25,3 +26,24 @@ export class DomainError extends Error {
 
 export const notFound = (what = "No such session."): DomainError =>
   new DomainError("object-not-found", what);
+
+/**
+ * Runs `fn` (asks of a session's actor) and says the runtime's failures in
+ * the API's terms: an actor that stopped between look-up and ask (its
+ * session just ended) is "no such session", one that did not answer in
+ * time is "unavailable". Other errors pass unchanged.
+ */
+export async function asProblems<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof DeadLetterError) throw notFound();
+    if (err instanceof AskTimeoutError) {
+      throw new DomainError(
+        "service-unavailable",
+        "The session did not answer in time.",
+      );
+    }
+    throw err;
+  }
+}

@@ -6,11 +6,7 @@
  * @module
  */
 
-import {
-  type ActorRef,
-  AskTimeoutError,
-  DeadLetterError,
-} from "../runtime/types.ts";
+import type { ActorRef } from "../runtime/types.ts";
 import type {
   Caller,
   CreateSessionRequest,
@@ -24,7 +20,7 @@ import type {
   StreamRun,
 } from "./port/mod.ts";
 import type { KernelMsg } from "../protocol/agent.ts";
-import { DomainError, type ProblemName } from "./errors.ts";
+import { asProblems, DomainError, type ProblemName } from "./errors.ts";
 import { toSessionInfo } from "./lifecycle.ts";
 import type { KeypairMsg } from "./keypair.ts";
 import { POLL_MS, type SessionMsg } from "./session/actor.ts";
@@ -227,31 +223,13 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
   };
 }
 
-/**
- * Runtime failures of an ask, said in the API's terms: the session actor
- * stopped between look-up and ask (its session just ended) is "no such
- * session"; an actor that did not answer in time is "unavailable". Other
- * errors pass unchanged.
- */
+/** `methods`, each answering runtime failures of its asks in the API's terms ({@link asProblems}). */
 function answeringProblems<T extends object>(methods: T): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(methods)) {
-    out[name] = typeof fn !== "function" ? fn : async (...args: unknown[]) => {
-      try {
-        return await fn.apply(methods, args);
-      } catch (err) {
-        if (err instanceof DeadLetterError) {
-          throw new DomainError("object-not-found", "No such session.");
-        }
-        if (err instanceof AskTimeoutError) {
-          throw new DomainError(
-            "service-unavailable",
-            "The session did not answer in time.",
-          );
-        }
-        throw err;
-      }
-    };
+    out[name] = typeof fn !== "function"
+      ? fn
+      : (...args: unknown[]) => asProblems(() => fn.apply(methods, args));
   }
   return out as T;
 }

@@ -45,6 +45,7 @@ import {
 import type { PhasedSession, StoredPrices } from "./store/cost.ts";
 import type { EventBus } from "./services.ts";
 import type { SchedulerMsg } from "./scheduler.ts";
+import type { CostTodayView } from "./port/mod.ts";
 
 /** How long a computed standing answers `cost.check` before it is recomputed. */
 const FRESH_MS = 2_000;
@@ -81,23 +82,12 @@ export interface KeypairCostDeps {
   >;
 }
 
-/** Where a keypair stands today (`GET /x/cost/settings`'s `today`). */
-export interface CostStanding {
-  /** Local date of the cost day. */
-  date: string;
-  timeZone: string;
-  /** When today's cost resets (ISO 8601). */
-  resetsAt: string;
-  spent: number;
-  /** The enforced limit (smaller of policy and own); null = unlimited. */
-  limit: number | null;
-  ratio: number;
-  level: CostVerdict["level"];
-  /** What the running sessions cost per hour now. */
-  burnPerHour: number;
-  /** `spent + burnPerHour × hours left` today. */
-  projected: number;
-}
+/**
+ * Where a keypair stands today: the port's `GET /x/cost/settings` `today`
+ * (port/cost.ts), which the actor answers as it is. The enforced limit is
+ * the smaller of the policy's and the keypair's own.
+ */
+export type CostStanding = CostTodayView;
 
 /** Answer of `cost.check`: whether a session may start or resume. */
 export type CostCheck =

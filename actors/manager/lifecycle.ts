@@ -63,6 +63,11 @@ export function isLive(status: SessionStatus): boolean {
   return !ENDED.has(status);
 }
 
+/** Statuses of a session that still holds (or waits for) resources: all but the ended ones, in table order. */
+export const LIVE_STATUSES: readonly SessionStatus[] = SESSION_STATUSES.filter(
+  isLive,
+);
+
 /**
  * Allowed next statuses. The happy path is PENDING → SCHEDULED → PREPARING →
  * RUNNING → TERMINATING → TERMINATED; PULLING and BUILDING are optional steps
@@ -99,11 +104,6 @@ export const SESSION_TRANSITIONS: Readonly<
 /** Whether `from → to` is in the allowed-transition table. */
 export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
   return SESSION_TRANSITIONS[from].includes(to);
-}
-
-/** Narrows a string read from the database or the wire to a status. */
-export function isSessionStatus(value: string): value is SessionStatus {
-  return (SESSION_STATUSES as readonly string[]).includes(value);
 }
 
 /** Thrown for a status change the table does not allow. */

@@ -32,6 +32,8 @@ export interface SessionRow {
   config: {
     environ?: Record<string, string>;
     bootstrapScript?: string;
+    /** The keypair policy's cap on the kernel's scratch dir (work dir), bytes. */
+    scratchBytes?: number;
     [k: string]: unknown;
   };
   /** Resolved folder mounts; `host` is the storage host the folder lives on. */
@@ -96,6 +98,11 @@ export interface ManagerServices {
    * "default".
    */
   scalingGroupFor?(slots: Record<string, number>): Promise<string | undefined>;
+  /**
+   * The keypair policy's `max_scratch_size` in bytes (undefined: none set,
+   * the agent's own default applies): the kernel's work dir is capped at it.
+   */
+  scratchBytesFor?(accessKey: string): Promise<number | undefined>;
 }
 
 /** A simple in-process event bus. */

@@ -18,6 +18,7 @@ import type {
 import { RECIPES, resolveImage } from "../../images/catalog.ts";
 import type { ImageResourceSpec } from "../../policies/slots.ts";
 import { DomainError } from "./errors.ts";
+import { toBase64Url } from "../protocol/base64.ts";
 import {
   ENDED_STATUSES,
   isEnded,
@@ -240,8 +241,7 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-")
-    .replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(bytes);
 }
 
 async function sha256Hex(text: string): Promise<string> {

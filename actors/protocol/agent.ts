@@ -26,7 +26,7 @@ const Mount = z.object({
   readOnly: z.boolean().default(false),
 });
 
-/** Messages of the AgentActor (`/user/agent`). */
+/** Messages of the AgentActor (`AGENT_PATHS.agent`, `/user/node/agent`). */
 export const AgentMsg = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("kernel.create"),
@@ -37,6 +37,8 @@ export const AgentMsg = z.discriminatedUnion("type", [
     environ: z.record(z.string(), z.string()).default({}),
     mounts: z.array(Mount).default([]),
     bootstrapScript: z.string().optional(),
+    /** Cap on the kernel's work dir (its policy's max_scratch_size); none: the agent's default. */
+    scratchBytes: z.number().int().positive().optional(),
     /** The session actor, told about run events and the kernel's end. */
     owner: z.object({ $ref: z.object({ node: z.string(), path: z.string() }) })
       .or(z.any()),
@@ -143,7 +145,7 @@ const ChannelMsgs = [
   z.object({ type: z.literal("apps") }),
 ] as const;
 
-/** Messages of a KernelActor (`/user/agent/KERNEL_ID`). */
+/** Messages of a KernelActor (`AGENT_PATHS.kernel(id)`, `/user/node/agent/KERNEL_ID`). */
 export const KernelMsg = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("exec"),

@@ -137,8 +137,3 @@ export async function resolveInside(
   }
   return target;
 }
-
-/** `path` relative to `root` (both real), for replies. */
-export function relativeTo(root: string, path: string): string {
-  return path === root ? "." : path.slice(root.length + 1);
-}

@@ -11,6 +11,7 @@
  */
 
 import { z } from "zod";
+import { fromBase64Url, toBase64Url } from "../protocol/base64.ts";
 
 /** What a token allows. */
 export const TokenClaims = z.object({
@@ -32,22 +33,6 @@ export type TokenClaims = z.infer<typeof TokenClaims>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64url(s: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
-  try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 /** Signs and checks tokens with one key. */
 export class TokenSigner {
@@ -79,9 +64,11 @@ export class TokenSigner {
   }
 
   async sign(claims: TokenClaims): Promise<string> {
-    const body = b64url(enc.encode(JSON.stringify(TokenClaims.parse(claims))));
+    const body = toBase64Url(
+      enc.encode(JSON.stringify(TokenClaims.parse(claims))),
+    );
     const sig = await crypto.subtle.sign("HMAC", this.key, enc.encode(body));
-    return `${body}.${b64url(new Uint8Array(sig))}`;
+    return `${body}.${toBase64Url(new Uint8Array(sig))}`;
   }
 
   /**
@@ -98,7 +85,7 @@ export class TokenSigner {
     const dot = token.indexOf(".");
     if (dot <= 0) return null;
     const body = token.slice(0, dot);
-    const sig = unb64url(token.slice(dot + 1));
+    const sig = fromBase64Url(token.slice(dot + 1));
     if (!sig) return null;
     const ok = await crypto.subtle.verify(
       "HMAC",
@@ -107,7 +94,7 @@ export class TokenSigner {
       enc.encode(body),
     );
     if (!ok) return null;
-    const raw = unb64url(body);
+    const raw = fromBase64Url(body);
     if (!raw) return null;
     let parsed: unknown;
     try {

@@ -189,6 +189,7 @@ class ReplDriver(ChildDriver):
             )
             self.cmd = self.proc.stdin
         self.ended = {"stdout": threading.Event(), "stderr": threading.Event()}
+        self.eof = False
         for stream, pipe in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
             threading.Thread(target=self._pump, args=(pipe, stream, self.ended[stream]), daemon=True).start()
 
@@ -201,6 +202,7 @@ class ReplDriver(ChildDriver):
             if not chunk:
                 if buf and self.run:
                     self.run.out(stream, dec.decode(buf, final=True))
+                self.eof = True  # the interpreter is gone (or going): see run_query
                 ended.set()
                 return
             buf += chunk
@@ -256,8 +258,16 @@ class ReplDriver(ChildDriver):
         self.ended["stderr"].wait()
         self.feed.unwatch()
         self.run = None
-        if self.proc.poll() is not None:  # the cell ended the interpreter (exit / signal)
-            code = self.proc.wait()
+        # The cell ended the interpreter (exit / signal). Its pipes close a
+        # moment before its exit status can be read, so EOF means wait for it.
+        if self.eof or self.proc.poll() is not None:
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                # A pipe closed by the cell (exec >&-), the interpreter still
+                # up: it cannot answer cells any more, so it is replaced.
+                _signal_group(self.proc, signal.SIGKILL)
+                code = self.proc.wait()
             self.proc = None
             if run.status == "interrupted" or run.status == "exec-timeout":
                 run.out("stderr", "[kernel state was reset by the interrupt]\n")

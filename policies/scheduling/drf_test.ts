@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
 import { dominantShare, drf } from "./drf.ts";
 import { schedule } from "./schedule.ts";
-import type { PendingSession, SchedulableAgent } from "./types.ts";
-
-const agent = (
-  id: string,
-  capacity: Record<string, number>,
-  occupied: Record<string, number> = {},
-  extra: Partial<SchedulableAgent> = {},
-): SchedulableAgent => ({ id, capacity, occupied, ...extra });
-const sess = (
-  id: string,
-  requestedSlots: Record<string, number>,
-  createdAt = 0,
-  accessKey = "AK",
-): PendingSession => ({ id, accessKey, requestedSlots, createdAt });
+import { agent, sess } from "./_test_util.ts";
+import type { PendingSession } from "./types.ts";
 
 Deno.test("DRF: the paper's example (9 CPU/18 GB; A 1c4g, B 3c1g) gives A 3, B 2", () => {
   const pending: PendingSession[] = [];

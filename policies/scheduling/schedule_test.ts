@@ -1,23 +1,8 @@
 import assert from "node:assert/strict";
 import { schedule } from "./schedule.ts";
-import type {
-  PendingSession,
-  SchedulableAgent,
-  ScheduleResult,
-} from "./types.ts";
+import { agent, sess } from "./_test_util.ts";
+import type { ScheduleResult } from "./types.ts";
 
-const agent = (
-  id: string,
-  capacity: Record<string, number>,
-  occupied: Record<string, number> = {},
-  extra: Partial<SchedulableAgent> = {},
-): SchedulableAgent => ({ id, capacity, occupied, ...extra });
-const sess = (
-  id: string,
-  requestedSlots: Record<string, number>,
-  createdAt = 0,
-  accessKey = "AK",
-): PendingSession => ({ id, accessKey, requestedSlots, createdAt });
 const placed = (r: ScheduleResult) =>
   Object.fromEntries(r.placements.map((p) => [p.sessionId, p.agentId]));
 

@@ -17,6 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { OVERRIDABLE_METHODS } from "../override.ts";
 import { ApiClient } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type Output, stdio } from "./output.ts";
@@ -73,16 +74,8 @@ const OPTIONS = {
   pick: { type: "string", short: "p" },
 } as const;
 
-/** Methods the raw form takes (what the API's routes use). */
-const HTTP_METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-]);
+/** Methods the raw form takes: what the API's routes use (override.ts). */
+const HTTP_METHODS = OVERRIDABLE_METHODS;
 
 type Values = ReturnType<typeof parse>["values"];
 

@@ -15,20 +15,6 @@ import type { KeypairView } from "../../actors/manager/port/mod.ts";
 /** One plain object of the port (a row or view), as JSON-ish data. */
 export type Row = Record<string, unknown>;
 
-/** Statuses of a session that still holds (or waits for) resources. */
-export const LIVE_STATUSES = [
-  "PENDING",
-  "SCHEDULED",
-  "PREPARING",
-  "BUILDING",
-  "PULLING",
-  "RUNNING",
-  "RESTARTING",
-  "RESIZING",
-  "SUSPENDED",
-  "TERMINATING",
-] as const;
-
 /** Dates as ISO text; text passes; anything else is null. */
 export function iso(v: unknown): string | null {
   if (v instanceof Date) return v.toISOString();

@@ -24,6 +24,11 @@ export interface CspOptions {
   connect?: readonly string[];
   /** A nonce `<style>` elements may carry. */
   styleNonce?: string;
+  /**
+   * Extra origins a form may lead to (a redirect included): the apps'
+   * own origin, which "Open Jupyter" redirects to.
+   */
+  formAction?: readonly string[];
 }
 
 /** An origin fit for a CSP source list, or undefined (a path, a wildcard, junk). */
@@ -54,6 +59,12 @@ export function contentSecurityPolicy(o: CspOptions = {}): string {
       (o.connect ?? []).map(cspOrigin).filter((x): x is string => !!x),
     ),
   ];
+  const formAction = [
+    "'self'",
+    ...new Set(
+      (o.formAction ?? []).map(cspOrigin).filter((x): x is string => !!x),
+    ),
+  ];
   const style = o.styleNonce && /^[A-Za-z0-9+/_=-]+$/.test(o.styleNonce)
     ? `style-src 'self' 'nonce-${o.styleNonce}'`
     : "style-src 'self'";
@@ -64,7 +75,7 @@ export function contentSecurityPolicy(o: CspOptions = {}): string {
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src ${connect.join(" ")}`,
-    "form-action 'self'",
+    `form-action ${formAction.join(" ")}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join("; ");
@@ -85,6 +96,8 @@ const FIXED: Record<string, string> = {
 export interface SecurityHeadersOptions {
   /** Origins of the storage nodes now (cached by the caller; must not throw). */
   connectOrigins?: () => readonly string[];
+  /** Origins forms may lead to for a request at `url` (the apps' origin). */
+  formOrigins?: (url: URL) => readonly string[];
 }
 
 /** Stamps the security headers; pages are not cached unless they say so. */
@@ -100,6 +113,7 @@ export function securityHeaders(
       contentSecurityPolicy({
         connect: o.connectOrigins?.() ?? [],
         styleNonce: c.get("styleNonce"),
+        formAction: o.formOrigins?.(new URL(c.req.url)) ?? [],
       }),
     );
     for (const [k, v] of Object.entries(FIXED)) h.set(k, v);

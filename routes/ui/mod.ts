@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { AppOrigin } from "../app_proxy/origin.ts";
+import { type AppOrigin, appOriginFor } from "../app_proxy/origin.ts";
 import { type Env, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { GatewayDeps } from "../../actors/manager/port/mod.ts";
@@ -69,7 +69,14 @@ export function createUi(deps: UiDeps, options: UiOptions = {}): Hono<UiEnv> {
   };
   const origins = storageOrigins(deps.web, settings.storageOriginsMs);
   const ui = new Hono<UiEnv>();
-  ui.use("*", securityHeaders({ connectOrigins: origins.current }));
+  ui.use(
+    "*",
+    securityHeaders({
+      connectOrigins: origins.current,
+      // "Open <app>" redirects a form post to the apps' own origin.
+      formOrigins: (url) => [appOriginFor(settings.appOrigin, url)],
+    }),
+  );
   ui.use("*", async (c, next) => {
     c.set("nav", ctx.nav);
     // Known before the page renders, so an upload page can reach its node.

@@ -8,10 +8,7 @@
  *
  * @module
  */
-import {
-  computeSignature,
-  SigningKeyCache,
-} from "../../routes/auth.ts";
+import { computeSignature, SigningKeyCache } from "../../routes/auth.ts";
 
 const VERSION = "v6.20220315";
 const EMPTY_SHA256 =
@@ -31,17 +28,20 @@ export class SignedConnection {
   #conn: Deno.TcpConn;
   #buf = new Uint8Array(1 << 20);
   #have = 0;
+  #used = performance.now();
   readonly host: string;
 
-  private constructor(conn: Deno.TcpConn, port: number, readonly creds: Keypair) {
+  private constructor(
+    conn: Deno.TcpConn,
+    readonly port: number,
+    readonly creds: Keypair,
+  ) {
     this.#conn = conn;
     this.host = `127.0.0.1:${port}`;
   }
 
   static async open(port: number, creds: Keypair): Promise<SignedConnection> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
-    return new SignedConnection(conn, port, creds);
+    return new SignedConnection(await connect(port), port, creds);
   }
 
   /** A signed request with a JSON body (or none); its status and JSON reply. */
@@ -52,7 +52,9 @@ export class SignedConnection {
   ): Promise<{ status: number; body: T }> {
     const date = new Date().toISOString();
     const payload = body === undefined ? "" : JSON.stringify(body);
-    const type = body === undefined ? "application/octet-stream" : "application/json";
+    const type = body === undefined
+      ? "application/octet-stream"
+      : "application/json";
     const sig = computeSignature(
       keys,
       "sha256",
@@ -70,6 +72,13 @@ export class SignedConnection {
       },
     );
     const bytes = enc.encode(payload);
+    // The gateway closes a keep-alive connection idle for 20 s: start over.
+    if (performance.now() - this.#used > 10_000) {
+      this.#conn.close();
+      this.#conn = await connect(this.port);
+      this.#have = 0;
+    }
+    this.#used = performance.now();
     await this.#conn.write(enc.encode(
       `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n` +
         `X-BackendAI-Date: ${date}\r\nX-BackendAI-Version: ${VERSION}\r\n` +
@@ -78,15 +87,21 @@ export class SignedConnection {
         `Content-Length: ${bytes.byteLength}\r\n\r\n${payload}`,
     ));
     for (;;) {
-      const text = dec.decode(this.#buf.subarray(0, Math.min(this.#have, 8192)));
+      const text = dec.decode(
+        this.#buf.subarray(0, Math.min(this.#have, 8192)),
+      );
       const end = text.indexOf("\r\n\r\n");
       if (end >= 0) {
         const status = Number(text.slice(9, 12));
         const m = /content-length: *(\d+)/i.exec(text.slice(0, end));
-        if (!m) throw new Error(`reply without content-length: ${text.slice(0, 80)}`);
+        if (!m) {
+          throw new Error(`reply without content-length: ${text.slice(0, 80)}`);
+        }
         const total = end + 4 + Number(m[1]);
         if (this.#have >= total) {
-          const json = JSON.parse(dec.decode(this.#buf.subarray(end + 4, total)) || "null");
+          const json = JSON.parse(
+            dec.decode(this.#buf.subarray(end + 4, total)) || "null",
+          );
           this.#buf.copyWithin(0, total, this.#have);
           this.#have -= total;
           return { status, body: json as T };
@@ -101,4 +116,10 @@ export class SignedConnection {
   close(): void {
     this.#conn.close();
   }
+}
+
+async function connect(port: number): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  return conn;
 }

@@ -107,6 +107,8 @@ for line in sys.stdin:
     print(json.dumps([once() for _ in range(n)]), flush=True)
 kc.stop_channels()
 km.shutdown_kernel(now=True)
+import os
+os._exit(0)  # jupyter_client's finalizers complain at interpreter exit
 `;
 
 async function jupyter() {
@@ -191,7 +193,9 @@ try {
   const s = p50(starts);
   console.log(`BENCH compare.docker_run_p50_ms ${d.toFixed(1)}`);
   console.log(`BENCH compare.session_start_512m_p50_ms ${s.toFixed(1)}`);
-  console.log(`BENCH compare.docker_run_over_session_start ${(d / s).toFixed(1)}`);
+  console.log(
+    `BENCH compare.docker_run_over_session_start ${(d / s).toFixed(1)}`,
+  );
 
   const j = await jupyter();
   if (!j) {
@@ -252,7 +256,9 @@ try {
     console.log(`BENCH compare.jupyter_execute_p50_ms ${jp.toFixed(2)}`);
     console.log(`BENCH compare.query_p50_ms ${p50(qx).toFixed(2)}`);
     console.log(`BENCH compare.stream_p50_ms ${p50(sx).toFixed(2)}`);
-    console.log(`BENCH compare.jupyter_over_query ${(jp / p50(qx)).toFixed(2)}`);
+    console.log(
+      `BENCH compare.jupyter_over_query ${(jp / p50(qx)).toFixed(2)}`,
+    );
     console.log(
       `BENCH compare.jupyter_over_stream ${(jp / p50(sx)).toFixed(2)}`,
     );

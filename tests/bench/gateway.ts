@@ -3,12 +3,16 @@
  * gateway with the stand-in deps (no actors), several keep-alive
  * connections for ~5 s per listener. The server runs in a process of its own
  * so the load generator does not share its runtime. Every request
- * is verified in full (date, keypair look-up, HMAC, rate-limit hit); the
- * client reuses one signature, valid for the whole run.
+ * is verified in full (date, keypair look-up, signature, rate-limit hit);
+ * the client reuses one signature, valid for the whole run, so after its
+ * first verification the gateway finds it among the signatures it verified
+ * lately (routes/auth.ts VerifiedSignatures) instead of computing the HMAC
+ * again (a client signing each request afresh costs ~6 µs more a request).
  *
  * Prints `BENCH gateway.signed_get_per_s <n>` for the production listener
  * (routes/serve.ts), `BENCH gateway.signed_get_per_s.deno_serve <n>` for
- * the app under plain `Deno.serve`, `.manager` against a real manager, and
+ * the app under plain `Deno.serve`, `.manager` against a real manager (and
+ * `gateway.signed_get_cpu_us.manager`, the manager's CPU per request), and
  * `.otel` / `.manager.otel` for the same with tracing on (OTEL_DENO=true,
  * exporting to a sink that only answers; `BENCH_OTEL=0` skips them).
  *
@@ -21,6 +25,7 @@ import { startOtlpSink } from "../support/otlp.ts";
 
 const DURATION_MS = Number(Deno.env.get("BENCH_GATEWAY_MS") ?? 5000);
 const CONNECTIONS = Number(Deno.env.get("BENCH_GATEWAY_CONNECTIONS") ?? 16);
+const WARMUP_MS = Number(Deno.env.get("BENCH_GATEWAY_WARMUP_MS") ?? 2000);
 const USER = {
   accessKey: "AKIAIOSFODNN7EXAMPLE",
   secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -91,31 +96,53 @@ async function connection(port: number, request: Uint8Array) {
   };
 }
 
-/** Requests per second against `port` over CONNECTIONS connections. */
+/** utime + stime of a process, in ms (0 for none). */
+async function cpuMs(pid?: number): Promise<number> {
+  if (!pid) return 0;
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // USER_HZ
+}
+
+/** Server CPU (µs) per request of the last {@link measure} that named a server pid. */
+let lastCpuUs = 0;
+
+/**
+ * Requests per second against `port` over CONNECTIONS connections, after
+ * WARMUP_MS of the same load (the JIT settles: a server runs warm). With
+ * `serverPid`, the server's CPU per request is kept in `lastCpuUs`.
+ */
 async function measure(
   label: string,
   port: number,
   target: string,
   creds = USER,
+  serverPid?: number,
 ): Promise<number> {
   const request = signedRequest(`127.0.0.1:${port}`, target, creds);
   const conns = await Promise.all(
     Array.from({ length: CONNECTIONS }, () => connection(port, request)),
   );
-  for (let i = 0; i < 500; i++) await conns[i % CONNECTIONS].once(); // warm-up
+  const load = async (ms: number) => {
+    let done = 0;
+    const deadline = performance.now() + ms;
+    await Promise.all(conns.map(async (c) => {
+      while (performance.now() < deadline) {
+        await c.once();
+        done++;
+      }
+    }));
+    return done;
+  };
+  await load(WARMUP_MS);
   console.error(
     `bench gateway: ${label}, ${CONNECTIONS} connections for ${DURATION_MS} ms ...`,
   );
-  let done = 0;
+  const cpu0 = await cpuMs(serverPid);
   const t0 = performance.now();
-  const deadline = t0 + DURATION_MS;
-  await Promise.all(conns.map(async (c) => {
-    while (performance.now() < deadline) {
-      await c.once();
-      done++;
-    }
-  }));
+  const done = await load(DURATION_MS);
   const perS = Math.round(done / ((performance.now() - t0) / 1000));
+  lastCpuUs = ((await cpuMs(serverPid)) - cpu0) * 1000 / Math.max(1, done);
   conns.forEach((c) => c.close());
   return perS;
 }
@@ -204,7 +231,15 @@ for (const traced of otel ? [false, true] : [false]) {
         c.port,
         `/session/${s.sessionId}`,
         c.admin,
+        c.managerPid(),
       )}`,
+    );
+    // The manager's own CPU per request: what the rate would be with the
+    // machine to itself (the load generator and neighbours share the cores).
+    console.log(
+      `BENCH gateway.signed_get_cpu_us.manager${traced ? ".otel" : ""} ${
+        lastCpuUs.toFixed(1)
+      }`,
     );
   } finally {
     await c.stop();

@@ -135,7 +135,12 @@ try {
   console.log(`BENCH session.create_warm_p50_ms ${std.create.toFixed(1)}`);
   const small = await series(warmCluster, "warm-512m", { mem: "512m" }, true);
   console.log(`BENCH session.start_warm_p50_ms.512m ${small.first.toFixed(1)}`);
-  const big = await series(warmCluster, "warm-2c2g", { cpu: 2, mem: "2g" }, true);
+  const big = await series(
+    warmCluster,
+    "warm-2c2g",
+    { cpu: 2, mem: "2g" },
+    true,
+  );
   console.log(
     `BENCH session.start_warm_p50_ms.2cpu_2g ${big.first.toFixed(1)}`,
   );

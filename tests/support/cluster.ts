@@ -15,6 +15,7 @@
 
 import { type Credentials, signedFetch } from "../../routes/cli/sign.ts";
 import { unmountUnder } from "../../actors/storage/volume/mounts.ts";
+import { freePort } from "./ports.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -86,13 +87,6 @@ export interface TestCluster {
   /** kill -9 the manager and start it again on the same data dir and port. */
   restartManager(signal?: Deno.Signal): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function waitFor(
@@ -302,7 +296,7 @@ export async function startCluster(
 }
 
 /** Test cleanup: removes every container an agent of this test created. */
-async function removeContainersOf(agentIds: string[]): Promise<void> {
+export async function removeContainersOf(agentIds: string[]): Promise<void> {
   for (const id of agentIds) {
     const out = await new Deno.Command("docker", {
       args: ["ps", "-aq", "--filter", `label=ai.backend.agent-id=${id}`],

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { freePort } from "./ports.ts";
+
 /** Where Debian's server binaries are, or undefined. */
 export function findPostgresBin(): string | undefined {
   try {
@@ -36,13 +38,6 @@ export interface ExternalPostgres {
   start(): Promise<void>;
   /** Stops it (if running) and removes the cluster. */
   destroy(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function sh(cmd: string, args: string[]): Promise<string> {

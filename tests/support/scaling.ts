@@ -70,6 +70,23 @@ export const configure = (
 /** A short random `idPrefix`, so parallel runs never share agent ids. */
 export const testPrefix = () => `as${crypto.randomUUID().slice(0, 6)}`;
 
+/**
+ * Teardown of an autoscaler test: the group's autoscaler off (`config`
+ * with `enabled: false, minAgents: 0`; a failure is ignored, the cluster
+ * may be half down), the cluster stopped, and the containers of the agents
+ * its driver started (ids with `prefix`) removed.
+ */
+export async function stopAutoscaledCluster(
+  c: TestCluster,
+  config: Record<string, unknown>,
+  prefix: string,
+): Promise<void> {
+  await configure(c, { ...config, enabled: false, minAgents: 0 })
+    .catch(() => undefined);
+  await c.stop();
+  await removeContainersWithPrefix(prefix);
+}
+
 /** Removes containers of agents the manager's driver started (ids with `prefix`). */
 export async function removeContainersWithPrefix(
   prefix: string,

@@ -8,6 +8,7 @@
 
 import type { TestCluster } from "./cluster.ts";
 import { eventually } from "./eventually.ts";
+import { freePort } from "./ports.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -23,13 +24,6 @@ export interface StorageProc {
   kill(signal?: Deno.Signal): Promise<void>;
   /** Starts it again with the same id, port and data dir. */
   restart(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Options of {@link startStorageNode}. */

@@ -12,18 +12,45 @@
  *
  * @module
  */
-import { computeSignature, SigningKeyCache } from "../../routes/auth.ts";
-import { CLIENT_API_VERSION, type Credentials } from "../../routes/cli.ts";
+import { type Credentials, signingHeaders } from "../../routes/cli/sign.ts";
 import { fromBase64, toBase64 } from "../../actors/protocol/base64.ts";
-
-const keys = new SigningKeyCache();
-const EMPTY_SHA256 =
-  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /** Where the cluster serves and who signs. */
 export interface Endpoint {
   port: number;
   admin: Credentials;
+}
+
+/**
+ * A WebSocket to `target` (path and query), signed the way Backend.AI
+ * clients sign an upgrade (a GET without Content-Type), not yet open: add
+ * listeners before awaiting {@link whenOpen}, so nothing sent right after
+ * the upgrade is missed.
+ */
+export function signedSocket(
+  c: Endpoint,
+  target: string,
+  creds: Credentials = c.admin,
+): WebSocket {
+  const url = new URL(target, `ws://127.0.0.1:${c.port}`);
+  const headers = signingHeaders(
+    creds,
+    "GET",
+    url,
+    "application/octet-stream",
+  );
+  delete (headers as Record<string, string | undefined>).Date;
+  // Deno's WebSocket takes request headers in its second argument.
+  return new WebSocket(url, { headers } as unknown as string[]);
+}
+
+/** Resolves once `ws` is open; rejects with `failure: <why>` when the upgrade is refused. */
+export function whenOpen(ws: WebSocket, failure: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = (e) =>
+      reject(new Error(`${failure}: ${(e as ErrorEvent).message}`));
+  });
 }
 
 /** A signed WebSocket to `target` (path and query); resolves once open, rejects when refused. */
@@ -32,38 +59,9 @@ export async function signedWebSocket(
   target: string,
   creds: Credentials = c.admin,
 ): Promise<WebSocket> {
-  const host = `127.0.0.1:${c.port}`;
-  const date = new Date().toISOString();
-  const sig = computeSignature(
-    keys,
-    "sha256",
-    creds.secretKey,
-    date.slice(0, 10).replaceAll("-", ""),
-    {
-      method: "GET",
-      target,
-      date,
-      host,
-      contentType: "application/octet-stream",
-      versionHeaderName: "x-backendai-version",
-      version: CLIENT_API_VERSION,
-      bodyHash: EMPTY_SHA256,
-    },
-  );
-  const ws = new WebSocket(`ws://${host}${target}`, {
-    headers: {
-      "X-BackendAI-Date": date,
-      "X-BackendAI-Version": CLIENT_API_VERSION,
-      Authorization:
-        `BackendAI signMethod=HMAC-SHA256, credential=${creds.accessKey}:${sig}`,
-    },
-  } as unknown as string[]);
+  const ws = signedSocket(c, target, creds);
   ws.binaryType = "arraybuffer";
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = (e) =>
-      reject(new Error(`socket refused: ${(e as ErrorEvent).message}`));
-  });
+  await whenOpen(ws, "socket refused");
   return ws;
 }
 

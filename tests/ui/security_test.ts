@@ -21,6 +21,7 @@ import {
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { eventually } from "../support/eventually.ts";
 import type { Credentials } from "../../routes/cli/sign.ts";
+import { freePort } from "../support/ports.ts";
 
 const missing = browserMissing();
 if (missing) console.log(`tests/ui/security_test.ts skipped: ${missing}`);
@@ -31,13 +32,6 @@ const XSS_NAME = `<img src=x onerror="globalThis.__xss='name'">` +
 const XSS_FORM_NAME = `<script>globalThis.__xss='form'</script>`;
 const XSS_FILE = `<img src=x onerror=globalThis.__xss=1>.txt`;
 const XSS_OUT = `<script>globalThis.__xss='out'</script><b>bold</b>`;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function xssRan(page: Page): Promise<unknown> {
   return await page.evaluate("globalThis.__xss");

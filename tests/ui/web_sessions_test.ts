@@ -8,13 +8,7 @@ import { openStore, type Store } from "../../actors/manager/store/mod.ts";
 import { createWebDeps } from "../../actors/manager/web.ts";
 import type { WebSessionDeps } from "../../actors/manager/port/mod.ts";
 import { assert, assertEquals } from "../support/assert.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "../support/ports.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR = 3_600_000;

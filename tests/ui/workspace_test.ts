@@ -634,7 +634,15 @@ Deno.test({
         await page.setViewportSize(VIEWPORTS.phone);
         await page.goto(`${base}/ui/jobs/${sessionId}`);
         await page.getByRole("button", { name: "Open terminal" }).click();
-        await page.locator('#terminal[data-state="open"]').waitFor();
+        await page.locator('#terminal[data-state="open"]').waitFor().catch(
+          async (e) => {
+            const state = await page.locator("#terminal").getAttribute(
+              "data-state",
+            );
+            const said = await page.locator("main").innerText();
+            throw new Error(`terminal ${state}: ${said}`, { cause: e });
+          },
+        );
         await page.keyboard.type("echo $((6*7))");
         await page.keyboard.press("Enter");
         await eventually(

@@ -104,10 +104,18 @@ export async function resizeKernel(
     ) throw e;
     direct = false; // not cgroupfs v1 here, or not root: the engine does it
   }
-  const update = docker.updateContainer(containerId, updateBody(to));
-  if (!direct) return await update;
-  update.catch((e) => options.onEngineError?.(e));
+  if (!direct) return await docker.updateContainer(containerId, updateBody(to));
+  // The limits are in force: the engine's record follows a little later,
+  // off the path of the session's start (its first query comes next).
+  setTimeout(() => {
+    docker.updateContainer(containerId, updateBody(to)).catch((e) =>
+      options.onEngineError?.(e)
+    );
+  }, ENGINE_UPDATE_DELAY_MS);
 }
+
+/** How long the engine's own update waits after a direct cgroup write. */
+const ENGINE_UPDATE_DELAY_MS = 200;
 
 /** The limits `slots` ask for, with the spec's pids limit. */
 export function limitsOf(slots: KernelSlots, pids: number): KernelLimits {

@@ -12,6 +12,8 @@
  * shadow /home/work itself or system dirs.
  */
 
+import { KERNEL_WORK_DIR, SYSTEM_DIRS } from "../../../policies/vfolder.ts";
+
 /** Label keys the agent sets and filters on. */
 export const LABELS = {
   sessionId: "ai.backend.session-id",
@@ -72,22 +74,14 @@ export class KernelSpecError extends Error {
   override name = "KernelSpecError";
 }
 
-const FORBIDDEN_TARGETS = [
-  "/",
-  "/home/work",
-  "/tmp",
-  "/proc",
-  "/sys",
-  "/dev",
-  "/etc",
-  "/usr",
-  "/bin",
-  "/lib",
-  "/opt/kernel",
-];
+/**
+ * Where no mount may go: the root, the work dir itself, and the kernel's
+ * own dirs (and below them) the manager refuses too (policies/vfolder.ts).
+ */
+const FORBIDDEN_TARGETS = ["/", KERNEL_WORK_DIR, ...SYSTEM_DIRS];
 
 /** The in-container work dir every kernel gets. */
-export const WORK_DIR = "/home/work";
+export const WORK_DIR = KERNEL_WORK_DIR;
 
 /** Processes a kernel may run at once unless its spec says otherwise. */
 export const DEFAULT_PIDS_LIMIT = 256;

@@ -97,7 +97,8 @@ interface Idle {
  * (locale, Python's own switches, the loader, allocators, the home dir):
  * set later they would not act, so a session naming one starts cold.
  */
-const START_ENV = /^(LANG|LANGUAGE|LC_[A-Z_]+|PYTHON[A-Z_]*|LD_[A-Z_]+|MALLOC_[A-Z_]+|HOME|USER|TZ|TERM)$/;
+const START_ENV =
+  /^(LANG|LANGUAGE|LC_[A-Z_]+|PYTHON[A-Z_]*|LD_[A-Z_]+|MALLOC_[A-Z_]+|HOME|USER|TZ|TERM)$/;
 
 /** Whether a session's environment can be given to a pool container after start. */
 export function warmableEnv(environ: Record<string, string>): boolean {
@@ -160,7 +161,9 @@ export class WarmPool {
     }
     const footprint: Record<string, number> = {};
     const launchMs: Record<string, number> = {};
-    for (const image of new Set([...this.#images(), ...Object.keys(requests)])) {
+    for (
+      const image of new Set([...this.#images(), ...Object.keys(requests)])
+    ) {
       footprint[image] = this.#footprintOf(image);
       const ms = this.#launchMs.get(image);
       if (ms !== undefined) launchMs[image] = ms;
@@ -238,6 +241,10 @@ export class WarmPool {
       await this.#destroy(k);
       return null;
     }
+    // Wake the runner now, while the manager records the session: one
+    // idle for seconds answers its first frame slowly (cold caches, a
+    // sleeping process), and that first frame would be the session's query.
+    k.connection.ping().catch(() => undefined);
     return k;
   }
 

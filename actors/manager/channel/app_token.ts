@@ -20,6 +20,7 @@
 
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { AppGrant } from "../port/channels.ts";
+import { fromBase64Url, toBase64Url } from "../../protocol/base64.ts";
 
 /** Default life of a link token (seconds). */
 export const LINK_TOKEN_TTL_S = 300;
@@ -30,21 +31,6 @@ export const COOKIE_TOKEN_TTL_S = 12 * 3600;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function b64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-")
-    .replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function unb64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  try {
-    const bin = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
 
 /** Signs and checks app proxy tokens. */
 export class AppTokens {
@@ -57,14 +43,14 @@ export class AppTokens {
   }
 
   sign(grant: AppGrant): string {
-    const body = b64url(enc.encode(JSON.stringify({
+    const body = toBase64Url(enc.encode(JSON.stringify({
       a: grant.accessKey,
       s: grant.sessionId,
       p: grant.app,
       e: grant.expiresAt,
       u: grant.use,
     })));
-    return `${body}.${b64url(this.#mac(body))}`;
+    return `${body}.${toBase64Url(this.#mac(body))}`;
   }
 
   /** The grant, or undefined when the token is malformed, forged or expired at `now`. */
@@ -73,13 +59,13 @@ export class AppTokens {
     const dot = token.indexOf(".");
     if (dot < 1) return undefined;
     const body = token.slice(0, dot);
-    const mac = unb64url(token.slice(dot + 1));
+    const mac = fromBase64Url(token.slice(dot + 1));
     const want = this.#mac(body);
     if (!mac || mac.byteLength !== want.byteLength) return undefined;
     if (!timingSafeEqual(mac, want)) return undefined;
     let g: Record<string, unknown>;
     try {
-      g = JSON.parse(dec.decode(unb64url(body)));
+      g = JSON.parse(dec.decode(fromBase64Url(body)));
     } catch {
       return undefined;
     }

@@ -24,7 +24,7 @@ import {
   type ChannelRequest,
 } from "../port/channels.ts";
 import type { Caller, SessionInfo } from "../port/mod.ts";
-import { DomainError } from "../errors.ts";
+import { asProblems, DomainError } from "../errors.ts";
 import type { SessionMsg } from "../session/actor.ts";
 import type { Resolved, SessionsMsg } from "../session/sessions.ts";
 import type { ChannelsMsg } from "./actor.ts";
@@ -244,22 +244,4 @@ function openProblem(err: unknown): unknown {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Runtime failures said in the API's terms (as gateway.ts does). */
-async function asProblems<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof DeadLetterError) {
-      throw new DomainError("object-not-found", "No such session.");
-    }
-    if (err instanceof AskTimeoutError) {
-      throw new DomainError(
-        "service-unavailable",
-        "The session did not answer in time.",
-      );
-    }
-    throw err;
-  }
 }

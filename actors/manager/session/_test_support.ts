@@ -23,6 +23,7 @@ import {
 } from "../services.ts";
 import type { KeypairMsg } from "../keypair.ts";
 import type { SessionsStorePort } from "./sessions.ts";
+import { SessionActor, type SessionMsg } from "./actor.ts";
 
 /** Sessions in memory, with the store's transition check. */
 export class MemoryStore implements SessionStorePort, SessionsStorePort {
@@ -267,4 +268,31 @@ export async function until(
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Stores a PENDING row `id`, spawns its session actor and waits until the
+ * actor asked the scheduler for room.
+ */
+export async function spawnPending(
+  h: Harness,
+  id: string,
+): Promise<ActorRef<SessionMsg>> {
+  h.store.rows.set(id, pendingRow(id));
+  const ref = h.system.spawn(() => new SessionActor(id, h.services), {
+    name: id,
+  }) as ActorRef<SessionMsg>;
+  await until(() => h.scheduled.length > 0, "enqueue");
+  return ref;
+}
+
+/** {@link spawnPending}, then placed on agent `a1` and waited for until RUNNING. */
+export async function spawnRunning(
+  h: Harness,
+  id: string,
+): Promise<ActorRef<SessionMsg>> {
+  const ref = await spawnPending(h, id);
+  ref.tell({ type: "scheduled", agentId: "a1" });
+  await until(() => h.store.rows.get(id)?.status === "RUNNING", "RUNNING");
+  return ref;
 }

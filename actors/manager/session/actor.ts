@@ -40,12 +40,11 @@ import { requestKernel } from "./kernel_request.ts";
 import { announce, CREATING, resume } from "./resume.ts";
 import * as spans from "./spans.ts";
 import { AgentRetirement } from "./agent_retired.ts";
+import { ActivitySaver } from "./activity_saver.ts";
 import { holdReason, NEEDS_KERNEL, Suspension } from "./suspend.ts";
 
 export type { SessionMsg } from "./messages.ts";
 
-/** How often a busy session's query count reaches the store. */
-const ACTIVITY_SAVE_MS = 1_000;
 export { KERNEL_REJOIN_GRACE_MS } from "./kernel_link.ts";
 export { POLL_MS } from "./runs.ts";
 
@@ -60,8 +59,9 @@ export class SessionActor extends Actor<SessionMsg>
   readonly suspension = new Suspension(this);
   /** The trace of the request that created it (sessions.ts), for its first steps. */
   origin?: string;
-  /** A store write of the query count and last activity is due (see #activity). */
-  #activityTimer?: ReturnType<typeof setTimeout>;
+  /** Its row as the create just stored it (first start only; sessions.ts). */
+  initial?: SessionRow;
+  readonly #activity: ActivitySaver; // query count, last activity (activity_saver.ts)
 
   constructor(readonly id: string, readonly svc: ManagerServices) {
     super();
@@ -69,11 +69,11 @@ export class SessionActor extends Actor<SessionMsg>
     this.runs = new RunRelay(this.link, () => {
       this.#row.numQueries++;
       this.#row.lastActivity = Date.now();
-      this.#activityTimer ??= setTimeout(
-        () => this.#saveActivity(),
-        ACTIVITY_SAVE_MS,
-      );
+      this.#activity.touched();
     });
+    this.#activity = new ActivitySaver(() =>
+      svc.store.touch(this.#row.id, this.#row.numQueries)
+    );
     this.#teardown = new Teardown(this);
     this.#retirement = new AgentRetirement(this, svc.store);
   }
@@ -103,7 +103,8 @@ export class SessionActor extends Actor<SessionMsg>
   }
 
   override async preStart(): Promise<void> {
-    const row = await this.svc.store.getSession(this.id);
+    const row = this.initial ?? await this.svc.store.getSession(this.id);
+    this.initial = undefined;
     if (!row) throw new Error(`session ${this.id} is not in the store`);
     this.#row = row;
     spans.inTrace(this.origin, () => announce(this.svc.scheduler, row));
@@ -112,29 +113,13 @@ export class SessionActor extends Actor<SessionMsg>
 
   override postStop(): void {
     this.link.clear();
-    this.#saveActivity();
+    this.#activity.flush();
   }
 
   /** The next incarnation starts from the store; this one's timers go. */
   override preRestart(): void {
     this.link.clear();
-    this.#saveActivity();
-  }
-
-  /**
-   * Stores the query count and last activity, at most once per
-   * ACTIVITY_SAVE_MS: a store write per query cost each query a database
-   * transaction (~0.1 ms of the manager's CPU, more of the database's).
-   * The live actor answers from memory; a manager restart loses at most
-   * that much of the count (and finds the session idle that much earlier).
-   */
-  #saveActivity(): void {
-    if (this.#activityTimer === undefined) return;
-    clearTimeout(this.#activityTimer);
-    this.#activityTimer = undefined;
-    void this.svc.store.touch(this.#row.id, this.#row.numQueries).catch(
-      () => undefined,
-    );
+    this.#activity.flush();
   }
 
   override onTerminated(t: Terminated): void {

@@ -1,30 +1,14 @@
 import { assert, assertEquals } from "../../runtime/_test_util.ts";
-import type { ActorRef } from "../../runtime/mod.ts";
 import type { ExecuteResult, SessionInfo } from "../port/mod.ts";
-import { SessionActor, type SessionMsg } from "./actor.ts";
-import { harness, pendingRow, until } from "./_test_support.ts";
+import { harness, spawnPending, spawnRunning, until } from "./_test_support.ts";
 
 const ASK = { timeoutMs: 5_000 };
-
-async function running(h: ReturnType<typeof harness>, id: string) {
-  h.store.rows.set(id, pendingRow(id));
-  const ref = h.system.spawn(() => new SessionActor(id, h.services), {
-    name: id,
-  }) as ActorRef<SessionMsg>;
-  await until(() => h.scheduled.length > 0, "enqueue");
-  ref.tell({ type: "scheduled", agentId: "a1" });
-  await until(
-    () => h.store.rows.get(id)?.status === "RUNNING",
-    "RUNNING",
-  );
-  return ref;
-}
 
 Deno.test("session actor: PENDING → RUNNING, every step stored and announced", async () => {
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     assertEquals(h.scheduled[0].type, "enqueue");
     assertEquals(
       h.events.map((e) => e.event),
@@ -44,7 +28,7 @@ Deno.test("session actor: PENDING → RUNNING, every step stored and announced",
 Deno.test("session actor: a query's output comes back through a deferred reply", async () => {
   const h = harness();
   try {
-    const ref = await running(h, crypto.randomUUID());
+    const ref = await spawnRunning(h, crypto.randomUUID());
     const res = await ref.ask<ExecuteResult>({
       type: "execute",
       mode: "query",
@@ -87,7 +71,7 @@ Deno.test("session actor: destroy answers once TERMINATED, with the kernel's usa
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     const res = await ref.ask<{ stats: Record<string, number> }>({
       type: "destroy",
       reason: "user-requested",
@@ -106,11 +90,7 @@ Deno.test("session actor: a failed kernel creation ends in ERROR with the reason
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    h.store.rows.set(id, pendingRow(id));
-    const ref = h.system.spawn(() => new SessionActor(id, h.services), {
-      name: id,
-    }) as ActorRef<SessionMsg>;
-    await until(() => h.scheduled.length > 0, "enqueue");
+    const ref = await spawnPending(h, id);
     h.agent.failCreate = true;
     const waited = ref.ask<{ status: string; statusInfo: string }>(
       { type: "wait-status", statuses: ["RUNNING"], timeoutMs: 0 },
@@ -129,7 +109,7 @@ Deno.test("session actor: a kernel it did not ask for is destroyed, the session 
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     const stray = crypto.randomUUID();
     ref.tell({
       type: "created",
@@ -148,7 +128,7 @@ Deno.test("session actor: a kernel that stops on its own ends the session in ERR
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    await running(h, id);
+    await spawnRunning(h, id);
     const kernelId = h.store.rows.get(id)!.kernelId!;
     await h.system.stop(h.services.kernelRef("a1", kernelId));
     await until(() => h.store.rows.get(id)?.status === "ERROR", "ERROR");
@@ -162,7 +142,7 @@ Deno.test("session actor: restart makes a new kernel and keeps the session RUNNI
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     const first = h.store.rows.get(id)!.kernelId;
     await ref.ask({ type: "restart" }, ASK);
     const row = h.store.rows.get(id)!;

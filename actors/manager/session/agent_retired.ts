@@ -21,26 +21,16 @@ import { type ReplyLater, replyLater } from "../../runtime/reply_later.ts";
 import type { AgentMsg, KernelMsg } from "../../protocol/agent.ts";
 import { DomainError } from "../errors.ts";
 import { isEnded, type SessionStatus } from "../lifecycle.ts";
-import type { SessionRow, SessionStorePort } from "../services.ts";
-import { errorText, type KernelLink } from "./kernel_link.ts";
-import type { SessionMsg } from "./messages.ts";
-import type { RunRelay } from "./runs.ts";
+import type { SessionStorePort } from "../services.ts";
+import { errorText } from "./kernel_link.ts";
 import type { Waited } from "./status_waiters.ts";
+import type { SessionHost } from "./host.ts";
 
 /** How long the kernel gets to report its final usage. */
 const FINAL_USAGE_MS = 1_000;
 
 /** What the retirement needs of its session actor. */
-export interface RetireHost {
-  readonly self: ActorRef<SessionMsg>;
-  readonly link: KernelLink;
-  readonly runs: RunRelay;
-  row(): SessionRow;
-  transition(
-    status: SessionStatus,
-    reason: string,
-    patch?: Partial<SessionRow>,
-  ): Promise<void>;
+export interface RetireHost extends SessionHost {
   waitStatus(statuses: SessionStatus[], timeoutMs: number): Promise<Waited>;
   agentRef(agentId: string): ActorRef<AgentMsg>;
   kernelRef(agentId: string, kernelId: string): ActorRef<KernelMsg>;

@@ -1,28 +1,15 @@
 import { assert, assertEquals } from "../../runtime/_test_util.ts";
-import type { ActorRef } from "../../runtime/mod.ts";
 import type { ExecuteResult, SessionInfo } from "../port/mod.ts";
-import { SessionActor, type SessionMsg } from "./actor.ts";
-import { harness, pendingRow, until } from "./_test_support.ts";
+import { harness, spawnRunning, until } from "./_test_support.ts";
 
 const ASK = { timeoutMs: 5_000 };
 const REASON = "stopped by scale-in at the drain deadline of group default";
-
-async function running(h: ReturnType<typeof harness>, id: string) {
-  h.store.rows.set(id, pendingRow(id));
-  const ref = h.system.spawn(() => new SessionActor(id, h.services), {
-    name: id,
-  }) as ActorRef<SessionMsg>;
-  await until(() => h.scheduled.length > 0, "enqueue");
-  ref.tell({ type: "scheduled", agentId: "a1" });
-  await until(() => h.store.rows.get(id)?.status === "RUNNING", "RUNNING");
-  return ref;
-}
 
 Deno.test("agent retired: the session ends at once in ERROR with the reason and its final usage", async () => {
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     const kernelId = h.agent.created[0];
     // A run in progress ends with the reason on stderr.
     const hanging = ref.ask<ExecuteResult>({
@@ -62,7 +49,7 @@ Deno.test("agent retired: a session on another agent is left alone", async () =>
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     assertEquals(
       await ref.ask({ type: "agent.retired", agentId: "a2", reason: REASON }),
       false,
@@ -79,7 +66,7 @@ Deno.test("agent retired: an agent that cannot answer still ends the session, wi
   const h = harness();
   try {
     const id = crypto.randomUUID();
-    const ref = await running(h, id);
+    const ref = await spawnRunning(h, id);
     // The agent's actor is gone (its node is being killed): no final usage.
     const agentPath = h.agentRef.path;
     h.services.agentRef = () =>

@@ -37,6 +37,7 @@ export function requestKernel(
     environ: row.config.environ ?? {},
     mounts: row.mounts ?? [],
     bootstrapScript: row.config.bootstrapScript,
+    scratchBytes: row.config.scratchBytes,
     owner: self.toJSON(),
   };
   kernelCreateCall(

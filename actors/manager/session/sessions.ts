@@ -59,6 +59,18 @@ export type SessionsMsg =
     fresh?: boolean;
   }
   | { type: "tick" }
+  /** A create made aside (see `#create`) stored its row: the actor starts here. */
+  | {
+    type: "adopt-created";
+    row: SessionRow;
+    origin?: string;
+    key: string;
+    created: CreateSessionResult;
+    /** Wait this long for RUNNING (none: answer `created` at once). */
+    waitMs?: number;
+  }
+  /** A create made aside failed: its name is free again. */
+  | { type: "release-name"; key: string }
   /**
    * An agent is being stopped on purpose (the agent registry's `retire`):
    * every session placed on it ends now with `reason`. Answers how many
@@ -109,6 +121,8 @@ export class SessionsActor extends Actor<SessionsMsg> {
    */
   readonly #owners = new Map<string, { accessKey: string; name: string }>();
   readonly #names = new Map<string, string>();
+  /** Names of creates going on outside the mailbox (reserved, not yet spawned). */
+  readonly #creating = new Set<string>();
 
   constructor(
     readonly svc: ManagerServices,
@@ -144,12 +158,40 @@ export class SessionsActor extends Actor<SessionsMsg> {
 
   receive(msg: SessionsMsg): unknown {
     switch (msg.type) {
-      case "create":
-        return createSpan(
+      case "create": {
+        const key = nameKey(msg.caller.accessKey, msg.req.name);
+        if (this.#names.has(key) || this.#creating.has(key)) {
+          // Taken (reuse or conflict) or being made: decided in the mailbox.
+          return createSpan(
+            msg.caller.accessKey,
+            msg.req,
+            () => this.#create(msg.caller.accessKey, msg.req),
+          );
+        }
+        // A free name, reserved now; the checks, the admission and the row
+        // (database round trips, ~10 ms) go on outside the mailbox, so
+        // creates do not queue behind each other (nor resolves behind them).
+        this.#creating.add(key);
+        return replyLater(createSpan(
           msg.caller.accessKey,
           msg.req,
-          () => this.#create(msg.caller.accessKey, msg.req),
-        );
+          () => this.#create(msg.caller.accessKey, msg.req, key),
+        ));
+      }
+      case "adopt-created": {
+        this.#creating.delete(msg.key);
+        const ref = this.#spawn(msg.row, msg.origin, msg.row);
+        // Asked in the turn that starts the actor, so the wait is in its
+        // mailbox before it can end (an unschedulable session ends at once).
+        const running = msg.waitMs === undefined
+          ? undefined
+          : awaitRunning(ref, msg.created, msg.waitMs);
+        running?.catch(() => undefined); // the creator awaits it (and its failure)
+        return { running };
+      }
+      case "release-name":
+        this.#creating.delete(msg.key);
+        return;
       case "resolve":
         return this.#resolve(
           msg.accessKey,
@@ -177,10 +219,25 @@ export class SessionsActor extends Actor<SessionsMsg> {
   }
 
   /** `origin`: the trace of the create that made it (spans.ts), if any. */
-  #spawn(row: Pick<SessionRow, "id" | "accessKey" | "name">, origin?: string) {
+  /**
+   * `stored`: the row just written by a create, so the actor's first start
+   * needs no read back from the store (a restart reads it, as always).
+   */
+  #spawn(
+    row: Pick<SessionRow, "id" | "accessKey" | "name">,
+    origin?: string,
+    stored?: SessionRow,
+  ) {
     const id = row.id;
-    const make = () =>
-      Object.assign(new SessionActor(id, this.svc), { origin });
+    let initial = stored;
+    const make = () => {
+      const actor = Object.assign(new SessionActor(id, this.svc), {
+        origin,
+        initial,
+      });
+      initial = undefined;
+      return actor;
+    };
     const ref = this.ctx.spawn(make, {
       name: id,
     }) as ActorRef<SessionMsg>;
@@ -255,9 +312,52 @@ export class SessionsActor extends Actor<SessionsMsg> {
     return { live: true, ref: child ?? this.#spawn(row) };
   }
 
+  /**
+   * Creates a session; `reserved`: the name's reservation when this runs
+   * outside the mailbox (then the actor is started through a message, and
+   * the reservation is given back if the create fails).
+   */
   async #create(
     accessKey: string,
     req: CreateSessionRequest,
+    reserved?: string,
+  ): Promise<CreateSessionResult | ReturnType<typeof replyLater>> {
+    if (reserved === undefined) return await this.#createIn(accessKey, req);
+    const self = this.ctx.self;
+    let adopted = false;
+    try {
+      return await this.#createIn(
+        accessKey,
+        req,
+        async (row, origin, created, waitMs) => {
+          const { running } = await self.ask<
+            { running?: Promise<CreateSessionResult> }
+          >({
+            type: "adopt-created",
+            row,
+            origin,
+            key: reserved,
+            created,
+            waitMs,
+          });
+          adopted = true;
+          return running ? await running : created;
+        },
+      );
+    } finally {
+      if (!adopted) self.tell({ type: "release-name", key: reserved });
+    }
+  }
+
+  async #createIn(
+    accessKey: string,
+    req: CreateSessionRequest,
+    adopt?: (
+      row: SessionRow,
+      origin: string | undefined,
+      created: CreateSessionResult,
+      waitMs: number | undefined,
+    ) => Promise<CreateSessionResult>,
   ): Promise<CreateSessionResult | ReturnType<typeof replyLater>> {
     const { image, slots, mounts } = await prepareCreate(
       this.catalog,
@@ -292,6 +392,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
     const group = req.config.scalingGroup ??
       await this.svc.scalingGroupFor?.(slots) ?? "default";
     const hold = (await this.admit(accessKey, id, slots, group))?.hold;
+    const scratchBytes = await this.svc.scratchBytesFor?.(accessKey);
     const protect = Boolean(req.config.scaleInProtected);
     const now = Date.now();
     const row: SessionRow = {
@@ -316,6 +417,7 @@ export class SessionsActor extends Actor<SessionsMsg> {
         resourceOpts: req.config.resourceOpts,
         scaleInProtected: protect,
         preopenPorts: req.config.preopenPorts,
+        ...(scratchBytes ? { scratchBytes } : {}),
         // "maintain" holds it for the cost budget (resume.ts re-announces it held).
         ...(hold ? { costHold: hold } : {}),
       },
@@ -340,7 +442,6 @@ export class SessionsActor extends Actor<SessionsMsg> {
       });
       throw err;
     }
-    const ref = this.#spawn(row, currentTraceparent());
     const created: CreateSessionResult = {
       sessionId: id,
       sessionName: row.name,
@@ -348,11 +449,17 @@ export class SessionsActor extends Actor<SessionsMsg> {
       servicePorts: servicePortsOf(image, req.config.preopenPorts),
       created: true,
     };
-    if (req.enqueueOnly) return created;
-    const waitS = req.maxWaitSeconds > 0
-      ? req.maxWaitSeconds
-      : DEFAULT_MAX_WAIT_SECONDS;
-    return replyLater(awaitRunning(ref, created, waitS * 1000));
+    const waitMs = req.enqueueOnly
+      ? undefined
+      : (req.maxWaitSeconds > 0
+        ? req.maxWaitSeconds
+        : DEFAULT_MAX_WAIT_SECONDS) * 1000;
+    // Outside the mailbox already (adopt): the actor starts in it and the
+    // wait is awaited here; inside, the wait must not hold the mailbox.
+    if (adopt) return await adopt(row, currentTraceparent(), created, waitMs);
+    const ref = this.#spawn(row, currentTraceparent(), row);
+    if (waitMs === undefined) return created;
+    return replyLater(awaitRunning(ref, created, waitMs));
   }
 }
 

@@ -32,11 +32,10 @@ import type { AgentMsg } from "../../protocol/agent.ts";
 import { type ReplyLater, replyLater } from "../../runtime/reply_later.ts";
 import { decideIdlePause, pausedSlots } from "../../../policies/cost/mod.ts";
 import { DomainError } from "../errors.ts";
-import type { SessionStatus } from "../lifecycle.ts";
 import type { ManagerServices, SessionRow } from "../services.ts";
-import { errorText, type KernelLink } from "./kernel_link.ts";
+import { errorText } from "./kernel_link.ts";
 import type { SessionMsg } from "./messages.ts";
-import type { RunRelay } from "./runs.ts";
+import type { SessionHost } from "./host.ts";
 
 /**
  * Requests that need the kernel running: a SUSPENDED session resumes
@@ -93,17 +92,8 @@ export function holdReason(row: SessionRow): string | null {
 }
 
 /** What suspending needs of its session actor. */
-export interface SuspendHost {
-  readonly self: ActorRef<SessionMsg>;
+export interface SuspendHost extends SessionHost {
   readonly svc: ManagerServices;
-  readonly link: KernelLink;
-  readonly runs: RunRelay;
-  row(): SessionRow;
-  transition(
-    status: SessionStatus,
-    reason: string,
-    patch?: Partial<SessionRow>,
-  ): Promise<void>;
   /** Ends the session (the cost limit's `terminate`). */
   destroy(reason: string): Promise<unknown>;
 }

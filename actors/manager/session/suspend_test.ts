@@ -7,8 +7,7 @@ import { assert, assertEquals } from "../../runtime/_test_util.ts";
 import { Actor, type ActorRef, replyLater } from "../../runtime/mod.ts";
 import type { AgentMsg } from "../../protocol/agent.ts";
 import type { ExecuteResult, SessionInfo } from "../port/mod.ts";
-import { SessionActor, type SessionMsg } from "./actor.ts";
-import { harness, pendingRow, until } from "./_test_support.ts";
+import { harness, spawnRunning, until } from "./_test_support.ts";
 
 const ASK = { timeoutMs: 5_000 };
 
@@ -35,13 +34,7 @@ async function setup(check: () => unknown = () => ({ ok: true })) {
   h.services.agentRef = () => rec;
   h.services.keypairs.ask = <T>() => Promise.resolve(check() as T);
   const id = crypto.randomUUID();
-  h.store.rows.set(id, pendingRow(id));
-  const ref = h.system.spawn(() => new SessionActor(id, h.services), {
-    name: id,
-  }) as ActorRef<SessionMsg>;
-  await until(() => h.scheduled.length > 0, "enqueue");
-  ref.tell({ type: "scheduled", agentId: "a1" });
-  await until(() => h.store.rows.get(id)?.status === "RUNNING", "RUNNING");
+  const ref = await spawnRunning(h, id);
   const status = async () =>
     (await ref.ask<SessionInfo>({ type: "info" }, ASK)).status;
   return { h, id, ref, seen, status };

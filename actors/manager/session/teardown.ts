@@ -12,23 +12,12 @@ import { type ReplyLater, replyLater } from "../../runtime/reply_later.ts";
 import type { AgentMsg } from "../../protocol/agent.ts";
 import { DomainError } from "../errors.ts";
 import { isEnded, type SessionStatus } from "../lifecycle.ts";
-import type { SessionRow } from "../services.ts";
-import { errorText, type KernelLink } from "./kernel_link.ts";
-import type { SessionMsg } from "./messages.ts";
-import type { RunRelay } from "./runs.ts";
+import { errorText } from "./kernel_link.ts";
 import type { Waited } from "./status_waiters.ts";
+import type { SessionHost } from "./host.ts";
 
 /** What teardown needs of its session actor. */
-export interface TeardownHost {
-  readonly self: ActorRef<SessionMsg>;
-  readonly link: KernelLink;
-  readonly runs: RunRelay;
-  row(): SessionRow;
-  transition(
-    status: SessionStatus,
-    reason: string,
-    patch?: Partial<SessionRow>,
-  ): Promise<void>;
+export interface TeardownHost extends SessionHost {
   waitStatus(statuses: SessionStatus[], timeoutMs: number): Promise<Waited>;
   agentRef(agentId: string): ActorRef<AgentMsg>;
   createKernel(agentId: string, kernelId: string): void;

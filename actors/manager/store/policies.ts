@@ -29,6 +29,7 @@ function toPolicy(r: Row): ResourcePolicy {
     maxSessionLifetime: num(r.max_session_lifetime),
     maxVfolderCount: num(r.max_vfolder_count),
     maxVfolderSize: num(r.max_vfolder_size),
+    maxScratchSize: num(r.max_scratch_size),
     dailyCostLimit: numOrNull(r.daily_cost_limit),
     createdAt: r.created_at as Date,
   };
@@ -77,7 +78,8 @@ export class PolicyRepo {
     const [row] = await this.sql`
       insert into resource_policies as p (
         name, total_resource_slots, max_concurrent_sessions, max_containers_per_session,
-        idle_timeout, max_session_lifetime, max_vfolder_count, max_vfolder_size, daily_cost_limit)
+        idle_timeout, max_session_lifetime, max_vfolder_count, max_vfolder_size, max_scratch_size,
+        daily_cost_limit)
       values (
         ${p.name},
         coalesce(${slots}::text::jsonb, '{}'::jsonb),
@@ -87,6 +89,7 @@ export class PolicyRepo {
         coalesce(${p.maxSessionLifetime ?? null}::int, 0),
         coalesce(${p.maxVfolderCount ?? null}::int, 10),
         coalesce(${p.maxVfolderSize ?? null}::bigint, 0),
+        coalesce(${p.maxScratchSize ?? null}::bigint, 0),
         ${p.dailyCostLimit ?? null}::numeric)
       on conflict (name) do update set
         total_resource_slots = coalesce(${slots}::text::jsonb, p.total_resource_slots),
@@ -106,6 +109,9 @@ export class PolicyRepo {
         max_vfolder_size = coalesce(${
       p.maxVfolderSize ?? null
     }::bigint, p.max_vfolder_size),
+        max_scratch_size = coalesce(${
+      p.maxScratchSize ?? null
+    }::bigint, p.max_scratch_size),
         daily_cost_limit = case when ${p.dailyCostLimit === undefined}::boolean
                                 then p.daily_cost_limit else ${
       p.dailyCostLimit ?? null

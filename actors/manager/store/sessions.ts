@@ -16,8 +16,8 @@ import {
 import {
   canTransition,
   ENDED_STATUSES,
-  SESSION_STATUSES,
   isLive,
+  SESSION_STATUSES,
   type SessionStatus,
 } from "../lifecycle.ts";
 import type {

@@ -33,6 +33,8 @@ export interface ResourcePolicy {
   maxVfolderCount: number;
   /** Bytes; 0 = unlimited. */
   maxVfolderSize: number;
+  /** Bytes a kernel's work dir may hold; 0 = the agent's default (--scratch-quota). */
+  maxScratchSize: number;
   /** Cost units per UTC day; null = unlimited. */
   dailyCostLimit: number | null;
   createdAt: Date;
