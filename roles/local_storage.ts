@@ -20,9 +20,9 @@ function portFree(port: number): boolean {
   }
 }
 
-/** Starts the storage child dialing `managerPort`. */
+/** Starts the storage child dialing the manager at `managerUrl`. */
 export function startLocalStorage(
-  opts: { managerPort: number; dataDir: string; clusterSecret: string },
+  opts: { managerUrl: string; dataDir: string; clusterSecret: string },
 ): LocalStorage {
   const wanted = Number(Deno.env.get("STORAGE_PORT") ?? 6021);
   // A second cluster on this host takes any free port (clients get the URL with their token).
@@ -33,7 +33,7 @@ export function startLocalStorage(
     new URL("../main.ts", import.meta.url).pathname,
     "storage",
     "--manager",
-    `ws://127.0.0.1:${opts.managerPort}`,
+    opts.managerUrl,
     "--id",
     "storage-local",
     "--data-dir",

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { dialHost } from "../actors/cluster/dial_host.ts";
 import { startManagerCore } from "../actors/manager/node.ts";
 import {
   type ManagerConfig,
@@ -144,14 +145,7 @@ async function serveApps(
 
 /** The URL a client on this host reaches a gateway bound to `hostname` at. */
 export function localUrl(hostname: string, port: number): string {
-  const host = hostname === "0.0.0.0" || hostname === ""
-    ? "127.0.0.1"
-    : hostname === "::"
-    ? "[::1]"
-    : hostname.includes(":")
-    ? `[${hostname}]`
-    : hostname;
-  return `http://${host}:${port}`;
+  return `http://${dialHost(hostname)}:${port}`;
 }
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { dialHost } from "../actors/cluster/dial_host.ts";
 import { parseManagerConfig } from "../actors/manager/config.ts";
 import { localUrl, startManager } from "./manager.ts";
 import { startBanner } from "./start_banner.ts";
@@ -48,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   console.error(`start: kernel image ${image.ref} ready`);
   const manager = await startManager(config);
   const storage = startLocalStorage({
-    managerPort: manager.port,
+    managerUrl: `ws://${dialHost(config.hostname)}:${manager.port}`,
     dataDir: config.dataDir,
     clusterSecret: manager.clusterSecret,
   });
@@ -58,7 +59,7 @@ export async function run(args: string[]): Promise<void> {
     new URL("../main.ts", import.meta.url).pathname,
     "agent",
     "--manager",
-    `ws://127.0.0.1:${manager.port}`,
+    `ws://${dialHost(config.hostname)}:${manager.port}`,
     "--id",
     agentId,
     "--data-dir",

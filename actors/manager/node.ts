@@ -9,6 +9,7 @@
  * @module
  */
 
+import { dialHost } from "../cluster/dial_host.ts";
 import { resolve } from "node:path";
 import { ActorSystem } from "../runtime/mod.ts";
 import type { ActorRef } from "../runtime/types.ts";
@@ -206,10 +207,10 @@ export async function startManagerCore(
     setTimeout(() => policyCache.delete(ak), 60_000);
   }
 
-  // Agents the autoscaler starts dial this manager on loopback.
+  // Agents the autoscaler starts dial this manager where it listens.
   let servedPort = 0;
   const driver = new LocalProcessDriver({
-    managerUrl: () => `ws://127.0.0.1:${servedPort}`,
+    managerUrl: () => `ws://${dialHost(config.hostname)}:${servedPort}`,
     clusterSecret,
     dataDir: `${config.dataDir}/agents`,
   });

@@ -50,7 +50,7 @@ function p50(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-await using pair = await startAgentPair();
+const pair = await startAgentPair();
 const session = pair.owner("bench-session", false);
 const kernelId = "bench-chan";
 await pair.agent.ask({
@@ -180,4 +180,10 @@ await serve(
     rtt.push(performance.now() - t0);
   }
   console.log(`BENCH channel.pty_echo_p50_ms ${p50(rtt).toFixed(2)}`);
+  kernel.tell({ type: "channel.close", channelId: "pty" });
 }
+
+await pair[Symbol.asyncDispose]();
+// Something of the pair outlives its dispose here (the process stayed up
+// after printing every figure): exit rather than hang `deno task bench`.
+Deno.exit(0);

@@ -17,8 +17,22 @@ import { ActorSystem } from "../../actors/runtime/mod.ts";
 import { Actor } from "../../actors/runtime/types.ts";
 import { Cluster } from "../../actors/cluster/mod.ts";
 
-/** Stands in for `/user/agent`: the registry death-watches it, as on a real agent. */
+/** Stands in for the agent actor: the registry death-watches it, as on a real agent. */
 class IdleAgent extends Actor<unknown> {
+  receive(): undefined {
+    return undefined;
+  }
+}
+
+/**
+ * `/user/node`, the parent of `/user/node/agent` (AGENT_PATHS.agent) as on
+ * a real agent node. An agent actor missing there reads as a lost agent
+ * at once, and every heartbeat would then be a rejoin (a store write).
+ */
+class IdleNode extends Actor<unknown> {
+  override preStart(): void {
+    this.ctx.spawn(() => new IdleAgent(), { name: "agent" });
+  }
   receive(): undefined {
     return undefined;
   }
@@ -63,7 +77,7 @@ async function sim(url: string, secret: string, first: number, count: number) {
     const system = new ActorSystem({ nodeId: id });
     const cluster = new Cluster(system, { secret, log: () => {} });
     system.setTransport(cluster);
-    system.spawn(() => new IdleAgent(), { name: "agent" });
+    system.spawn(() => new IdleNode(), { name: "node" });
     const manager = await cluster.dial(url);
     const registry = system.refFor({
       node: manager,
