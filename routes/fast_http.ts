@@ -167,9 +167,13 @@ export function serveFast(socket: net.Socket, o: FastPathOptions): void {
     socket.removeListener("data", onData);
     socket.removeListener("close", onClose);
     socket.pause();
-    if (buf.length) socket.unshift(buf);
+    const read = buf;
     buf = Buffer.alloc(0);
     o.fallback.emit("connection", socket);
+    // The bytes read so far go to node's parser now, before any that
+    // arrive later: put back with unshift they were now and then parsed
+    // after the next chunk (a 400 for one streamed upload in a hundred).
+    if (read.length) socket.emit("data", read);
     socket.resume();
   };
 

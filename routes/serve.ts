@@ -241,7 +241,7 @@ function defaultMaxConnections(): number {
   return Math.max(64, Math.min(10_000, Math.floor((limit - 256) / 3)));
 }
 
-/** Answers a refused upgrade on the raw socket (no WebSocket was made) and closes it. */
+/** Answers a refused request (an upgrade, a malformed head) on the raw socket and closes it. */
 function refuseUpgrade(socket: net.Socket, problem: ProblemError): void {
   const body = new TextEncoder().encode(JSON.stringify(problem.toJSON()));
   const lines = [
@@ -353,6 +353,35 @@ export async function serveGateway(
       // The WebSocket runs natively on this very socket (native_upgrade.ts).
       upgradeOnSocket(app, req, socket, head, hostname).catch(() =>
         socket.destroy()
+      );
+    },
+  );
+
+  // A request node's parser refuses: a problem+json answer, as every other
+  // refusal, instead of node's bare "400 Bad Request". A head past the size
+  // limit keeps node's 431, a head that never completed its 408.
+  server.on(
+    "clientError",
+    (err: Error & { code?: string }, socket: net.Socket) => {
+      if (!socket.writable || socket.bytesWritten > 0) {
+        socket.destroy();
+        return;
+      }
+      if (err.code === "HPE_HEADER_OVERFLOW") {
+        socket.end(
+          "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+        );
+        return;
+      }
+      if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      refuseUpgrade(
+        socket,
+        new ProblemError("generic-bad-request", {
+          msg: "Malformed HTTP/1.1 request.",
+        }),
       );
     },
   );
