@@ -180,11 +180,21 @@ Deno.test({
       // its work dir is not in B's data dir, so B leaves it running.
       await stopStart(b);
       b = await start(dirB, { LOCAL_AGENT_ID: idA });
-      await new Promise((r) => setTimeout(r, 3000));
-      assert(
-        b.log.some((l) => l.includes("left alone")),
-        `B's agent saw A's container and left it:\n${b.log.join("\n")}`,
-      );
+      // The agent says so once it has looked (its start may take a while
+      // on a loaded machine).
+      const bNow = b;
+      await eventually(
+        "B's agent to see A's container and leave it alone",
+        () =>
+          Promise.resolve(
+            bNow.log.some((l) => l.includes("left alone")) ? true : undefined,
+          ),
+        60_000,
+      ).catch(() => {
+        throw new Error(
+          `B's agent saw A's container and left it:\n${bNow.log.join("\n")}`,
+        );
+      });
       assertEquals(await query(a, "side-a", "print(who)"), [["stdout", "A\n"]]);
     } finally {
       if (a) await stopStart(a);
