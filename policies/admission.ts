@@ -31,6 +31,8 @@ export interface KeypairResourcePolicy {
   max_vfolder_count?: number;
   /** Largest quota (bytes) of one virtual folder; 0 = unlimited. */
   max_vfolder_size?: number;
+  /** Bytes each session's work dir (scratch) may hold; 0 = the agent's default. */
+  max_scratch_size?: number;
   /** Most cost per day (same currency as the price table); null = unlimited. */
   daily_cost_limit?: number | null;
 }

@@ -175,7 +175,7 @@ export class KeypairActor extends Actor<KeypairMsg> {
     sessionId: string,
     slots: Record<string, number>,
     scalingGroup = "default",
-  ): Promise<{ hold?: string }> {
+  ): Promise<{ hold?: string; scratchBytes?: number }> {
     const auth = this.#auth;
     if (!auth) throw new DomainError("object-not-found", "No such keypair.");
     const found = await this.store.policy(auth.resourcePolicy);
@@ -213,6 +213,11 @@ export class KeypairActor extends Actor<KeypairMsg> {
     }
     // Reserved now, so concurrent creates cannot both pass the check.
     this.#live.set(sessionId, slots);
-    return hold ? { hold } : {};
+    // The policy's cap on the kernel's work dir travels with the session.
+    const scratch = found?.max_scratch_size ?? 0;
+    return {
+      ...(hold ? { hold } : {}),
+      ...(scratch > 0 ? { scratchBytes: scratch } : {}),
+    };
   }
 }

@@ -225,12 +225,6 @@ export async function startManagerCore(
   );
   // Virtual folders: the storage registry storage nodes join, the folder port.
   const folders = startFolders({ system, cluster, sql: store.sql });
-  // A policy's max_scratch_size caps each of its kernels' work dirs (the
-  // agent's --scratch-quota applies where it sets none).
-  services.scratchBytesFor = async (ak) => {
-    const max = (await folders.repo.limits(ak).catch(() => null))?.maxScratch;
-    return max && max > 0 ? max : undefined;
-  };
   system.spawn(
     () =>
       managerRoot({

@@ -98,11 +98,6 @@ export interface ManagerServices {
    * "default".
    */
   scalingGroupFor?(slots: Record<string, number>): Promise<string | undefined>;
-  /**
-   * The keypair policy's `max_scratch_size` in bytes (undefined: none set,
-   * the agent's own default applies): the kernel's work dir is capped at it.
-   */
-  scratchBytesFor?(accessKey: string): Promise<number | undefined>;
 }
 
 /** A simple in-process event bus. */

@@ -240,6 +240,7 @@ export function storePorts(store: Store): StorePorts {
         max_session_lifetime: p.maxSessionLifetime,
         max_vfolder_count: p.maxVfolderCount,
         max_vfolder_size: p.maxVfolderSize,
+        max_scratch_size: p.maxScratchSize,
         daily_cost_limit: p.dailyCostLimit,
       };
     },

@@ -46,7 +46,6 @@ export interface FolderLimits {
   policy: string;
   maxCount: number;
   maxSize: number;
-  maxScratch: number;
 }
 
 /** A folder name taken by the keypair. */
@@ -222,8 +221,7 @@ export class FolderRepo {
   /** The folder limits of the keypair's policy, or null for an unknown keypair. */
   async limits(accessKey: string): Promise<FolderLimits | null> {
     const [row] = await this.sql`
-      select k.user_id, p.name, p.max_vfolder_count, p.max_vfolder_size,
-             p.max_scratch_size
+      select k.user_id, p.name, p.max_vfolder_count, p.max_vfolder_size
       from keypairs k join resource_policies p on p.name = k.resource_policy
       where k.access_key = ${accessKey}`;
     if (!row) return null;
@@ -232,7 +230,6 @@ export class FolderRepo {
       policy: String(row.name),
       maxCount: Number(row.max_vfolder_count ?? 0),
       maxSize: Number(row.max_vfolder_size ?? 0),
-      maxScratch: Number(row.max_scratch_size ?? 0),
     };
   }
 }

@@ -91,7 +91,13 @@ export type Admit = (
   slots: Record<string, number>,
   /** Where it will run (the cost budget prices it there). */
   scalingGroup?: string,
-) => Promise<void | { hold?: string }>;
+) => Promise<
+  void | {
+    hold?: string;
+    /** The policy's `max_scratch_size` (none set: the agent's default). */
+    scratchBytes?: number;
+  }
+>;
 
 /**
  * How often live sessions (idle timeout, lifetime, idle pause) and their
@@ -391,8 +397,9 @@ export class SessionsActor extends Actor<SessionsMsg> {
     // No group named: the cheapest that can host it now (cost optimisation).
     const group = req.config.scalingGroup ??
       await this.svc.scalingGroupFor?.(slots) ?? "default";
-    const hold = (await this.admit(accessKey, id, slots, group))?.hold;
-    const scratchBytes = await this.svc.scratchBytesFor?.(accessKey);
+    const admitted = await this.admit(accessKey, id, slots, group);
+    const hold = admitted?.hold;
+    const scratchBytes = admitted?.scratchBytes;
     const protect = Boolean(req.config.scaleInProtected);
     const now = Date.now();
     const row: SessionRow = {
