@@ -206,30 +206,44 @@ export async function createSession(
   return await res.json();
 }
 
+/**
+ * The date, version and Authorization headers of a request `USER` signs
+ * now, for requests {@link signed} cannot send (a WebSocket, a GET with a
+ * body).
+ */
+async function userSigned(
+  s: Server,
+  method: string,
+  target: string,
+  contentType: string,
+): Promise<Record<string, string>> {
+  const date = isoNow();
+  const sig = await signature({
+    secret: USER.secretKey,
+    method,
+    target,
+    date,
+    ymd: date.slice(0, 10).replaceAll("-", ""),
+    host: s.host,
+    contentType,
+    versionName: "x-backendai-version",
+    version: "v6.20220315",
+  });
+  return {
+    "X-BackendAI-Date": date,
+    "X-BackendAI-Version": "v6.20220315",
+    Authorization:
+      `BackendAI signMethod=HMAC-SHA256, credential=${USER.accessKey}:${sig}`,
+  };
+}
+
 /** Opens a signed WebSocket (no Content-Type: signed as application/octet-stream). */
 export async function signedSocket(
   s: Server,
   target: string,
 ): Promise<WebSocket> {
-  const date = isoNow();
-  const sig = await signature({
-    secret: USER.secretKey,
-    method: "GET",
-    target,
-    date,
-    ymd: date.slice(0, 10).replaceAll("-", ""),
-    host: s.host,
-    contentType: "application/octet-stream",
-    versionName: "x-backendai-version",
-    version: "v6.20220315",
-  });
   const ws = new WebSocket(`ws://${s.host}${target}`, {
-    headers: {
-      "X-BackendAI-Date": date,
-      "X-BackendAI-Version": "v6.20220315",
-      Authorization:
-        `BackendAI signMethod=HMAC-SHA256, credential=${USER.accessKey}:${sig}`,
-    },
+    headers: await userSigned(s, "GET", target, "application/octet-stream"),
   } as unknown as string[]);
   // Collect from the start: a server may send right after the upgrade.
   const frames: Record<string, unknown>[] = [];
@@ -264,18 +278,7 @@ export async function getWithBody(
   target: string,
   body: unknown,
 ): Promise<{ status: number; text: string }> {
-  const date = isoNow();
-  const sig = await signature({
-    secret: USER.secretKey,
-    method: "GET",
-    target,
-    date,
-    ymd: date.slice(0, 10).replaceAll("-", ""),
-    host: s.host,
-    contentType: "application/json",
-    versionName: "x-backendai-version",
-    version: "v6.20220315",
-  });
+  const signing = await userSigned(s, "GET", target, "application/json");
   const payload = JSON.stringify(body);
   return await new Promise((resolve, reject) => {
     const req = http.request(s.base + target, {
@@ -283,10 +286,7 @@ export async function getWithBody(
       headers: {
         "Content-Type": "application/json",
         "Content-Length": String(enc.encode(payload).byteLength),
-        "X-BackendAI-Date": date,
-        "X-BackendAI-Version": "v6.20220315",
-        Authorization:
-          `BackendAI signMethod=HMAC-SHA256, credential=${USER.accessKey}:${sig}`,
+        ...signing,
       },
     }, (res) => {
       let text = "";

@@ -243,7 +243,7 @@ export class SigningKeyCache {
  * Bounded: emptied when full.
  */
 export class VerifiedSignatures {
-  #seen = new Map<string, string>();
+  #seen = new Set<string>();
   constructor(readonly maxEntries = 4096) {}
 
   #key(hash: string, secret: string, input: SignatureInput, sig: string) {
@@ -258,7 +258,7 @@ export class VerifiedSignatures {
   /** Records a signature that verified. */
   add(hash: string, secret: string, input: SignatureInput, sig: string) {
     if (this.#seen.size >= this.maxEntries) this.#seen.clear();
-    this.#seen.set(this.#key(hash, secret, input, sig), sig);
+    this.#seen.add(this.#key(hash, secret, input, sig));
   }
 }
 

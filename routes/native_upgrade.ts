@@ -100,9 +100,9 @@ export async function upgradeOnSocket(
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
   }
-  let headers: Headers | [string, string][] = pairs;
+  let headers: Headers;
   try {
-    new Headers(pairs); // all valid: passed as they are (one conversion)
+    headers = new Headers(pairs); // all valid: one conversion
   } catch {
     // A value Headers refuses (raw control bytes) is dropped.
     headers = new Headers();

@@ -242,7 +242,7 @@ function defaultMaxConnections(): number {
 }
 
 /** Answers a refused request (an upgrade, a malformed head) on the raw socket and closes it. */
-function refuseUpgrade(socket: net.Socket, problem: ProblemError): void {
+function refuseOnSocket(socket: net.Socket, problem: ProblemError): void {
   const body = new TextEncoder().encode(JSON.stringify(problem.toJSON()));
   const lines = [
     `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? ""}`,
@@ -347,7 +347,7 @@ export async function serveGateway(
         },
       });
       if (refused) {
-        refuseUpgrade(socket, refused);
+        refuseOnSocket(socket, refused);
         return;
       }
       // The WebSocket runs natively on this very socket (native_upgrade.ts).
@@ -377,7 +377,7 @@ export async function serveGateway(
         socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
         return;
       }
-      refuseUpgrade(
+      refuseOnSocket(
         socket,
         new ProblemError("generic-bad-request", {
           msg: "Malformed HTTP/1.1 request.",
@@ -410,7 +410,7 @@ export async function serveGateway(
       onIdle: (s) => arm(s, idleTimeoutMs),
       onUpgrade(socket, head, rest) {
         const refused = upgradeProblem(head);
-        if (refused) return refuseUpgrade(socket, refused);
+        if (refused) return refuseOnSocket(socket, refused);
         upgradeOnSocket(
           app,
           {

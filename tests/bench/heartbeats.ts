@@ -13,26 +13,11 @@
  * Usage: deno run -A tests/bench/heartbeats.ts
  *   (`BENCH_AGENTS`, `BENCH_SECONDS` change the size; children run this file with `sim`)
  */
-import { ActorSystem } from "../../actors/runtime/mod.ts";
 import { Actor } from "../../actors/runtime/types.ts";
-import { Cluster } from "../../actors/cluster/mod.ts";
+import { everySecondSpread, joinSimAgents } from "./_sim_agents.ts";
 
 /** Stands in for the agent actor: the registry death-watches it, as on a real agent. */
-class IdleAgent extends Actor<unknown> {
-  receive(): undefined {
-    return undefined;
-  }
-}
-
-/**
- * `/user/node`, the parent of `/user/node/agent` (AGENT_PATHS.agent) as on
- * a real agent node. An agent actor missing there reads as a lost agent
- * at once, and every heartbeat would then be a rejoin (a store write).
- */
-class IdleNode extends Actor<unknown> {
-  override preStart(): void {
-    this.ctx.spawn(() => new IdleAgent(), { name: "agent" });
-  }
+class IdleAgent extends Actor<never> {
   receive(): undefined {
     return undefined;
   }
@@ -69,43 +54,23 @@ function info(id: string) {
 
 /** Child mode: `count` simulated agents starting at `first`; prints "up" once all joined. */
 async function sim(url: string, secret: string, first: number, count: number) {
-  const nodes: { tick(): void }[] = [];
   let sent = 0;
-  const joins: Promise<unknown>[] = [];
-  for (let i = first; i < first + count; i++) {
-    const id = `sim-agent-${i}`;
-    const system = new ActorSystem({ nodeId: id });
-    const cluster = new Cluster(system, { secret, log: () => {} });
-    system.setTransport(cluster);
-    system.spawn(() => new IdleNode(), { name: "node" });
-    const manager = await cluster.dial(url);
-    const registry = system.refFor({
-      node: manager,
-      path: "/user/manager/agents",
-    });
-    joins.push(
-      registry.ask({ type: "agent.join", info: info(id) }, {
-        timeoutMs: 60_000,
-      }),
-    );
-    nodes.push({
-      tick: () => {
-        registry.tell({ type: "agent.heartbeat", info: info(id) });
-        sent++;
-      },
-    });
-  }
-  // Joined means the registry has stored it: the measurement starts after.
-  await Promise.all(joins);
-  console.log("up");
-  // Spread over the second, as independent machines would be.
-  if (Deno.env.get("BENCH_HB_OFF") === "1") await new Promise(() => {}); // cluster links only (diagnosis)
-  nodes.forEach((n, i) => {
-    setTimeout(
-      () => setInterval(n.tick, 1000),
-      Math.floor((i / nodes.length) * 1000),
-    );
+  const ticks = await joinSimAgents({
+    url,
+    secret,
+    first,
+    count,
+    makeAgent: () => new IdleAgent(),
+    info,
+    joinTimeoutMs: 60_000,
   });
+  // Joined means the registry has stored it: the measurement starts after.
+  console.log("up");
+  if (Deno.env.get("BENCH_HB_OFF") === "1") await new Promise(() => {}); // cluster links only (diagnosis)
+  everySecondSpread(ticks.map((tick) => () => {
+    tick();
+    sent++;
+  }));
   // Heartbeats actually sent, so the parent can tell whether this machine
   // kept up the intended rate (a starved simulator sends fewer).
   setInterval(() => console.log(`sent ${sent}`), 250);

@@ -13,9 +13,8 @@
  *
  * Run: deno run -A tests/bench/manager_scale.ts   (children run it with `sim`)
  */
-import { ActorSystem } from "../../actors/runtime/mod.ts";
 import { Actor, type ActorRef } from "../../actors/runtime/types.ts";
-import { Cluster } from "../../actors/cluster/mod.ts";
+import { everySecondSpread, joinSimAgents } from "./_sim_agents.ts";
 import { startCluster } from "../support/cluster.ts";
 import { pooled, rss, unlimitedKeypair } from "./_scale.ts";
 import { SignedConnection } from "./_signed_http.ts";
@@ -78,16 +77,6 @@ class SimAgent extends Actor<SimMsg> {
   }
 }
 
-class SimNode extends Actor<unknown> {
-  agent?: SimAgent;
-  override preStart(): void {
-    this.ctx.spawn(() => (this.agent = new SimAgent()), { name: "agent" });
-  }
-  receive(): undefined {
-    return undefined;
-  }
-}
-
 function info(id: string, agent?: SimAgent) {
   return {
     id,
@@ -107,37 +96,17 @@ function info(id: string, agent?: SimAgent) {
 
 /** Child mode: `count` simulated agents from `first`; prints "up" once all joined. */
 async function sim(url: string, secret: string, first: number, count: number) {
-  const ticks: (() => void)[] = [];
-  const joins: Promise<unknown>[] = [];
-  for (let i = first; i < first + count; i++) {
-    const id = `sim-agent-${i}`;
-    const system = new ActorSystem({ nodeId: id });
-    const cluster = new Cluster(system, { secret, log: () => {} });
-    system.setTransport(cluster);
-    let node!: SimNode;
-    system.spawn(() => (node = new SimNode()), { name: "node" });
-    const manager = await cluster.dial(url);
-    const registry = system.refFor({
-      node: manager,
-      path: "/user/manager/agents",
-    });
-    joins.push(
-      registry.ask({ type: "agent.join", info: info(id) }, {
-        timeoutMs: 120_000,
-      }),
-    );
-    ticks.push(() =>
-      registry.tell({ type: "agent.heartbeat", info: info(id, node.agent) })
-    );
-  }
-  await Promise.all(joins);
+  const ticks = await joinSimAgents({
+    url,
+    secret,
+    first,
+    count,
+    makeAgent: () => new SimAgent(),
+    info,
+    joinTimeoutMs: 120_000,
+  });
   console.log("up");
-  ticks.forEach((tick, i) =>
-    setTimeout(
-      () => setInterval(tick, 1000),
-      Math.floor((i / ticks.length) * 1000),
-    )
-  );
+  everySecondSpread(ticks);
   await new Promise(() => {});
 }
 
