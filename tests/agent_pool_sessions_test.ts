@@ -4,7 +4,9 @@
  * any size gets a pooled container whose limits, read from the container's
  * own cgroup, are the ones it asked for; and a session never gets another
  * session's leftovers (environment, work dir files, interpreter state,
- * mounts, scratch quota): pooled containers are fresh, never reused.
+ * mounts, scratch quota, log lines), whether its pooled container is fresh
+ * or one an earlier session ended in, reset (the reset itself is tested in
+ * depth in agent_pool_recycle_test.ts).
  *
  * Needs the python image; the scratch-quota part needs btrfs quota volumes
  * (root, btrfs-progs) and is skipped with the reason otherwise.
@@ -167,8 +169,9 @@ Deno.test({
     );
     const recB = await kernelRecord(c, b.sessionId);
     assert.equal(recB?.rec.fromPool, true, "B came from the pool too");
-    assert.notEqual(recB?.rec.containerId, recA?.rec.containerId);
-    assert.notEqual(recB?.dir, recA?.dir, "a work dir of its own");
+    // B gets a fresh container or A's, reset (whichever the pool holds).
+    const reused = recB?.rec.containerId === recA?.rec.containerId;
+    if (!reused) assert.notEqual(recB?.dir, recA?.dir, "a work dir of its own");
 
     await t.step("B's container is B's alone", async () => {
       const out = await run(
@@ -190,16 +193,17 @@ Deno.test({
       assert.deepEqual(info.HostConfig.Binds, [
         `${recB!.dir}/work:/home/work:rw`,
       ]);
-      // A's container and dir are gone.
-      assert.equal(
-        (await new Deno.Command("docker", {
-          args: ["inspect", recA!.rec.containerId],
-          stdout: "null",
-          stderr: "null",
-        }).output()).success,
-        false,
-      );
-      await assert.rejects(Deno.stat(recA!.dir));
+      if (!reused) { // A's container and dir are gone
+        assert.equal(
+          (await new Deno.Command("docker", {
+            args: ["inspect", recA!.rec.containerId],
+            stdout: "null",
+            stderr: "null",
+          }).output()).success,
+          false,
+        );
+        await assert.rejects(Deno.stat(recA!.dir));
+      }
     });
 
     await t.step({
@@ -246,3 +250,55 @@ async function kernelRecordOfContainer(c: TestCluster, id: string) {
   }
   return undefined;
 }
+
+Deno.test({
+  name:
+    "pool sessions: sessions in a row are served by reset containers, each from a clean slate",
+  ignore: missing !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const c = await startCluster({ agents: 1, poolSize: 1 });
+  try {
+    const served: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const name = `row-${i}`;
+      await c.json("POST", "/session", { image: "python", name });
+      const out = await run(
+        c,
+        name,
+        [
+          "import os",
+          "print(os.listdir('/home/work'), 'mark' in globals(),",
+          "      open('/proc/self/cgroup').read().strip().split('/')[-1])",
+          "mark = 1",
+          "open('/home/work/left.txt', 'w').write('x')",
+          `os.write(5, b'log-of-${i}\\n')`,
+        ].join("\n"),
+      );
+      assert.equal(out.stdout.startsWith("[] False "), true, out.stdout);
+      const logs = await c.json<{ result: { logs: string } }>(
+        "GET",
+        `/session/${name}/logs`,
+      );
+      assert.ok(logs.result.logs.includes(`log-of-${i}`), logs.result.logs);
+      for (let j = 0; j < i; j++) {
+        assert.ok(
+          !logs.result.logs.includes(`log-of-${j}\n`),
+          `session ${i} sees the log of ${j}`,
+        );
+      }
+      served.push(out.stdout.trim().split(" ").at(-1)!);
+      await c.json("DELETE", `/session/${name}`);
+    }
+    // Each create took the pool's container and the pool refilled behind
+    // it; a session ending before that refill finished gave its container
+    // back, so some container served more than one session.
+    assert.ok(
+      new Set(served).size < served.length,
+      `containers reused: ${served.join(" ")}`,
+    );
+  } finally {
+    await c.stop();
+  }
+});

@@ -52,6 +52,8 @@ export interface DockerHostOptions {
    * demand within it. @default {1 GiB when poolSize > 0, else 0: no pool}
    */
   poolBudget?: number;
+  /** Reset pool containers after their session and reuse them. @default {true} */
+  poolRecycle?: boolean;
   /** Caps on offered slots; default: the machine's cores and memory less 1 GiB. */
   cpu?: number;
   mem?: number;
@@ -63,6 +65,8 @@ interface Private {
   dirs: KernelDirs;
   meter: KernelMeter;
   launched: Launched;
+  /** Taken from the warm pool: it may go back there when the session ends. */
+  fromPool: boolean;
 }
 
 export class DockerKernelHost implements KernelHost {
@@ -116,6 +120,7 @@ export class DockerKernelHost implements KernelHost {
         targets,
         slots: { ...DEFAULT_KERNEL_SLOTS },
         budget,
+        recycle: opts.poolRecycle,
         onError: (image, e) =>
           console.error(
             `agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`,
@@ -193,6 +198,7 @@ export class DockerKernelHost implements KernelHost {
       ? this.#gpus.allocate(req.kernelId, slots["cuda.device"])
       : [];
     let launched: Launched | null = null;
+    let fromPool = false;
     try {
       // Any size starts warm (the pool resizes); GPUs and bind mounts cannot
       // be added to a running container, so those sessions launch cold.
@@ -204,7 +210,7 @@ export class DockerKernelHost implements KernelHost {
           gpuIds,
         }, { environ: req.environ, scratchBytes: req.scratchBytes }) ?? null;
       }
-      const fromPool = launched !== null;
+      fromPool = launched !== null;
       if (!launched) {
         launched = await this.#launcher.launch({
           image,
@@ -244,6 +250,7 @@ export class DockerKernelHost implements KernelHost {
       req.owner,
       slots,
       gpuIds,
+      fromPool,
     );
   }
 
@@ -254,6 +261,7 @@ export class DockerKernelHost implements KernelHost {
     owner: { node: string; path: string },
     slots: Record<string, number>,
     devices: string[],
+    fromPool = false,
   ): LaunchedKernel {
     const meter = new KernelMeter(launched.containerId, { intervalMs: 5000 });
     meter.start();
@@ -267,7 +275,12 @@ export class DockerKernelHost implements KernelHost {
       owner,
       conn: launched.connection,
     };
-    this.#private.set(kernel, { dirs: launched.dirs, meter, launched });
+    this.#private.set(kernel, {
+      dirs: launched.dirs,
+      meter,
+      launched,
+      fromPool,
+    });
     return kernel;
   }
 
@@ -452,6 +465,8 @@ export class DockerKernelHost implements KernelHost {
     await p.meter.stop();
     // A frozen container cannot act on the stop signal: thaw it first.
     if (kernel.paused) await this.resume(kernel).catch(() => undefined);
+    // Reset and reused when the pool wants it (pool/recycle.ts), else gone.
+    if (p.fromPool && await this.#pool?.giveBack(p.launched)) return;
     await this.#launcher.destroy(p.launched);
   }
 
@@ -470,6 +485,8 @@ export class DockerKernelHost implements KernelHost {
       return await this.#docker.containerLogs(kernel.containerId, {
         stdout: false,
         stderr: true,
+        // A reset container's log before its reset is another session's.
+        sinceMs: this.#private.get(kernel)?.launched.resetAt,
       });
     } catch (e) {
       if (e instanceof DockerError && e.status === 501) return "";

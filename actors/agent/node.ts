@@ -47,6 +47,8 @@ export interface AgentConfig {
   poolImages: string[];
   /** Host memory idle pool containers may hold (`--pool-budget`, bytes); unset: the host's default. */
   poolBudget?: number;
+  /** Reset pool containers after their session and reuse them (`--no-recycle`, `POOL_RECYCLE=0` turn it off). */
+  poolRecycle: boolean;
   nvidiaSmi: string;
   /** Cap the slots this agent offers (cpu count, mem bytes). */
   cpu?: number;
@@ -76,6 +78,7 @@ export function parseAgentConfig(
       pool: { type: "string" },
       "pool-images": { type: "string" },
       "pool-budget": { type: "string" },
+      "no-recycle": { type: "boolean" },
       "nvidia-smi": { type: "string" },
       cpu: { type: "string" },
       mem: { type: "string" },
@@ -106,6 +109,7 @@ export function parseAgentConfig(
       ",",
     ).filter(Boolean),
     poolBudget: optionalSize(values["pool-budget"] ?? env.POOL_BUDGET),
+    poolRecycle: !values["no-recycle"] && env.POOL_RECYCLE !== "0",
     nvidiaSmi: values["nvidia-smi"] ?? env.NVIDIA_SMI ?? "nvidia-smi",
     cpu: values.cpu ? Number(values.cpu) : undefined,
     mem: values.mem ? Number(values.mem) : undefined,
@@ -140,6 +144,7 @@ export async function startAgent(config: AgentConfig) {
     poolSize: config.poolSize,
     poolImages: config.poolImages,
     poolBudget: config.poolBudget,
+    poolRecycle: config.poolRecycle,
     cpu: config.cpu,
     mem: config.mem,
     dockerSocket: config.dockerSocket,

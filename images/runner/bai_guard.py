@@ -10,8 +10,8 @@ which Docker sets, allows an unprivileged process to add one).
 
 Only pid 1 is refused (EPERM): ptrace and process_vm_readv/writev of any
 other process, a user's gdb or strace of their own program, still work.
-/proc/1/mem is not a syscall and stays readable by the same user; see
-images/README.md ("Kernel edges").
+/proc/1/mem is not a syscall; it is closed by pid 1 (bai_init.py) making
+itself not dumpable; see images/README.md ("Kernel edges").
 """
 
 import ctypes

@@ -60,7 +60,46 @@ def load_driver(chan):
     raise SystemExit("unknown driver kind: %r" % kind)
 
 
-def main():
+class _AfterToken:
+    """The runner's stdin from just past `token`: what a previous session
+    left in the pipe before it (even half a frame) is skipped (bai_init.py)."""
+
+    def __init__(self, raw, token):
+        self._raw = raw
+        buf = b""
+        while True:
+            chunk = raw.read(65536)
+            if not chunk:
+                raise EOFError
+            buf += chunk
+            at = buf.find(token)
+            if at >= 0:
+                self._rest = buf[at + len(token):]
+                return
+            buf = buf[-(len(token) - 1):]
+
+    def read(self, n):
+        if self._rest:
+            out, self._rest = self._rest[:n], self._rest[n:]
+            return out
+        return self._raw.read(n)
+
+
+def preload():
+    """Imports what a runner needs, in pid 1 before it forks one (shared pages, a fast start)."""
+    try:
+        with open(DRIVER_CONF) as f:
+            kind = json.load(f).get("kind", "python")
+    except (OSError, ValueError):
+        kind = "python"
+    if kind == "python":
+        import bai_python  # noqa: F401
+    else:
+        import bai_proc  # noqa: F401
+
+
+def main(token=None, supervised=False):
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     # First, before any thread or child: nothing the runner starts may trace
     # the container's pid 1 (bai_guard.py).
     guard_failed = bai_guard.install()
@@ -79,6 +118,14 @@ def main():
     except OSError:
         pass
 
+    if token is not None:
+        # A reset container: our token first, so the agent skips whatever a
+        # previous runner wrote before it; then stdin from the agent's token.
+        proto_out.write(token)
+        try:
+            proto_in = _AfterToken(proto_in, token)
+        except EOFError:
+            return
     chan = Channel(proto_out, diag)
     driver = load_driver(chan)
     try:
@@ -179,7 +226,10 @@ def main():
         except (OSError, ValueError, KeyError, TypeError, bai_chan.ChannelError) as e:
             chan.send({"ev": "error", "id": mid, "msg": str(e)})
 
-    chan.send({"ev": "ready", "lang": driver.lang, "version": driver.version(), "modes": ["query", "batch"]})
+    ready = {"ev": "ready", "lang": driver.lang, "version": driver.version(), "modes": ["query", "batch"]}
+    if supervised:
+        ready["resettable"] = True
+    chan.send(ready)
     threading.Thread(target=reader, name="bai-reader", daemon=True).start()
 
     while True:
@@ -225,5 +275,10 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    main()
+    if os.getpid() == 1:
+        # The container's init (no --init): reaps, resets between sessions.
+        import bai_init
+        preload()
+        bai_init.main(lambda token: main(token, supervised=True))
+    else:
+        main()

@@ -427,6 +427,8 @@ export class DockerClient {
     options: {
       stdout?: boolean;
       stderr?: boolean;
+      /** Only lines logged from then on (ms since epoch). */
+      sinceMs?: number;
       /** @default {1048576} */
       maxBytes?: number;
     } = {},
@@ -437,6 +439,10 @@ export class DockerClient {
         stdout: options.stdout ?? true,
         stderr: options.stderr ?? true,
         follow: false,
+        // The engine reads `seconds.nanoseconds`.
+        ...(options.sinceMs !== undefined
+          ? { since: (options.sinceMs / 1000).toFixed(9) }
+          : {}),
       },
     });
     const demux = new StreamDemuxer();

@@ -11,11 +11,9 @@ import {
   type AppEntry,
   type ChanEvent,
   type DirEntry,
-  type DoneEvent,
   encodeFrame,
   FrameDecoder,
   type ReadyEvent,
-  type RunEvent,
   RunnerEvent,
 } from "./protocol.ts";
 import {
@@ -23,6 +21,7 @@ import {
   KernelReadyTimeoutError,
   KernelRequestError,
 } from "./errors.ts";
+import { KernelRun } from "./run.ts";
 import {
   type ChannelHandlers,
   type ChannelOpenOptions,
@@ -43,6 +42,8 @@ export interface FileRange {
   /** This range reaches the end of the file. */
   eof: boolean;
 }
+
+export { KernelRun };
 
 /** Options of {@linkcode KernelConnection.open}. */
 export interface KernelConnectionOptions {
@@ -68,86 +69,6 @@ type Pending = {
   reject: (e: Error) => void;
 };
 
-/**
- * One run started by {@linkcode KernelConnection.exec}: iterate it for its
- * events (out, media, html, waiting-input, stage, done; `done` comes last),
- * or await `done`. Iterating after the run ended replays buffered events.
- */
-export class KernelRun implements AsyncIterable<RunEvent> {
-  readonly id: string;
-  /** Resolves with the run's `done`; rejects if the kernel died first. */
-  readonly done: Promise<DoneEvent>;
-  #conn: KernelConnection;
-  #events: RunEvent[] = [];
-  #wake: (() => void) | null = null;
-  #error: Error | null = null;
-  #ended = false;
-  #resolve!: (d: DoneEvent) => void;
-  #reject!: (e: Error) => void;
-  /** Called synchronously for each event, in order (optional). */
-  onEvent?: (ev: RunEvent) => void;
-
-  constructor(conn: KernelConnection, id: string) {
-    this.#conn = conn;
-    this.id = id;
-    this.done = new Promise((res, rej) => {
-      this.#resolve = res;
-      this.#reject = rej;
-    });
-    this.done.catch(() => {}); // observed through iteration or by the caller
-  }
-
-  /** @internal */
-  _push(ev: RunEvent): void {
-    try {
-      this.onEvent?.(ev);
-    } catch (e) {
-      // A consumer's failure (e.g. a message it could not send on) must not
-      // reach the connection's read loop: that would end the kernel.
-      console.error(`kernel run ${this.id}: event consumer failed: ${e}`);
-    }
-    this.#events.push(ev);
-    if (ev.ev === "done") {
-      this.#ended = true;
-      this.#resolve(ev);
-    }
-    this.#wake?.();
-  }
-
-  /** @internal */
-  _fail(e: Error): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#error = e;
-    this.#reject(e);
-    this.#wake?.();
-  }
-
-  /** Answers a `waiting-input`. */
-  input(text: string): Promise<void> {
-    return this.#conn.input(this.id, text);
-  }
-
-  /** Asks the runner to interrupt this run; `done` then says `interrupted`. */
-  interrupt(): Promise<void> {
-    return this.#conn.interrupt(this.id);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<RunEvent> {
-    let i = 0;
-    for (;;) {
-      while (i < this.#events.length) {
-        const ev = this.#events[i++];
-        yield ev;
-        if (ev.ev === "done") return;
-      }
-      if (this.#error) throw this.#error;
-      await new Promise<void>((r) => (this.#wake = r));
-      this.#wake = null;
-    }
-  }
-}
-
 /** Connection to one runner; create it with {@linkcode KernelConnection.open}. */
 export class KernelConnection {
   /** The runner's `ready` frame. */
@@ -170,6 +91,14 @@ export class KernelConnection {
     | null = null;
   #opts: KernelConnectionOptions;
   #stderrDecoder = new TextDecoder();
+  /** While resyncing after a reset: the token to skip to and the bytes seen last. */
+  #sync: { token: Uint8Array; tail: Uint8Array } | null = null;
+  /**
+   * Set by the warm pool on a container that may serve another session:
+   * then {@linkcode close} only ends what is in flight and the stream stays
+   * for a reset; {@linkcode dispose} always closes.
+   */
+  keepOpen = false;
 
   private constructor(stream: AttachedStream, opts: KernelConnectionOptions) {
     this.#stream = stream;
@@ -264,7 +193,9 @@ export class KernelConnection {
         if (chunks === null) break;
         for (const c of chunks) {
           if (c.stream === "stdout") {
-            for (const frame of this.#decoder.push(c.data)) {
+            const data = this.#sync ? this.#skipToToken(c.data) : c.data;
+            if (data === null) continue;
+            for (const frame of this.#decoder.push(data)) {
               this.#dispatch(frame);
             }
           } else if (c.stream === "stderr") {
@@ -342,9 +273,35 @@ export class KernelConnection {
     else p.resolve(ev);
   }
 
+  /**
+   * The bytes after the resync token, or null while it has not come: what a
+   * previous runner wrote before it (even half a frame) is dropped.
+   */
+  #skipToToken(data: Uint8Array): Uint8Array | null {
+    const sync = this.#sync!;
+    const seen = new Uint8Array(sync.tail.length + data.length);
+    seen.set(sync.tail);
+    seen.set(data, sync.tail.length);
+    const at = indexOf(seen, sync.token);
+    if (at < 0) {
+      sync.tail = seen.slice(Math.max(0, seen.length - sync.token.length + 1));
+      return null;
+    }
+    this.#sync = null;
+    this.#decoder = new FrameDecoder();
+    return seen.subarray(at + sync.token.length);
+  }
+
   #die(e: KernelDiedError): void {
     if (this.#dead) return;
     this.#dead = e;
+    this.#failAll(e);
+    this.#stream.close();
+    this.#onClosed(e);
+  }
+
+  /** Fails every request, run and channel in flight with `e`. */
+  #failAll(e: KernelDiedError): void {
     this.#readyWaiter?.reject(e);
     this.#readyWaiter = null;
     for (const p of this.#pending.values()) p.reject(e);
@@ -354,8 +311,6 @@ export class KernelConnection {
     for (const ch of [...this.#channels.values()]) ch._closed(e.message);
     this.#channels.clear();
     this.#opening.clear();
-    this.#stream.close();
-    this.#onClosed(e);
   }
 
   #nextId(): string {
@@ -559,8 +514,53 @@ export class KernelConnection {
   }
 
   /** Closes the stream; pending work fails with KernelDiedError. */
+  /** Closes the stream; with {@linkcode keepOpen} only ends what is in flight. */
   close(): void {
+    if (this.keepOpen && !this.#dead) {
+      this.#failAll(new KernelDiedError("kernel ended"));
+      return;
+    }
+    this.dispose();
+  }
+
+  /** Closes the stream, whatever {@linkcode keepOpen} says. */
+  dispose(): void {
     this.#stream.close();
     this.#die(new KernelDiedError("connection closed by agent"));
   }
+
+  /**
+   * After the container's init reset it (images/runner/bai_init.py): ends
+   * what is in flight, writes `token` to the runner's stdin (the new runner
+   * skips up to it) and resolves with the new runner's `ready`, read after
+   * the same token on stdout. Call before the init starts the new runner.
+   */
+  resync(token: Uint8Array): Promise<ReadyEvent> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    this.#failAll(new KernelDiedError("kernel reset"));
+    this.#sync = { token, tail: new Uint8Array(0) };
+    const ready = new Promise<ReadyEvent>((resolve, reject) =>
+      this.#readyWaiter = { resolve, reject }
+    ).then((r) => (this.ready = r));
+    const w = this.#writing.then(() => this.#stream.write(token));
+    this.#writing = w.catch(() => {});
+    return Promise.all([ready, w]).then(([r]) => r);
+  }
+}
+
+/** Where `needle` starts in `hay`, or -1. */
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  outer: for (
+    let i = hay.indexOf(first);
+    i >= 0;
+    i = hay.indexOf(first, i + 1)
+  ) {
+    if (i + needle.length > hay.length) return -1;
+    for (let j = 1; j < needle.length; j++) {
+      if (hay[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
 }

@@ -42,6 +42,8 @@ export interface LaunchedKernel {
   image: string;
   /** ms since epoch when the runner became ready. */
   readyAt: number;
+  /** ms since epoch of its last reset for another session (pool/recycle.ts); its log before is not this session's. */
+  resetAt?: number;
 }
 
 /** How a container ended. */
@@ -129,7 +131,7 @@ export class KernelLauncher {
     } catch (e) {
       if (!(e instanceof DockerError && e.status === 404)) throw e;
     } finally {
-      kernel.connection?.close();
+      kernel.connection?.dispose();
     }
     if (!options.keepDirs) await removeKernelDirs(kernel.dirs);
     return exit;

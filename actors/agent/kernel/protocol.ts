@@ -76,6 +76,8 @@ export const ReadyEvent = z.object({
   lang: z.string(),
   version: z.string(),
   modes: z.array(z.string()),
+  /** The runner runs under its own init, which can reset the container (images/runner/bai_init.py). */
+  resettable: z.boolean().optional(),
 }).loose();
 export const OutEvent = z.object({
   ev: z.literal("out"),

@@ -107,11 +107,50 @@ export async function resizeKernel(
   if (!direct) return await docker.updateContainer(containerId, updateBody(to));
   // The limits are in force: the engine's record follows a little later,
   // off the path of the session's start (its first query comes next).
-  setTimeout(() => {
-    docker.updateContainer(containerId, updateBody(to)).catch((e) =>
-      options.onEngineError?.(e)
-    );
-  }, ENGINE_UPDATE_DELAY_MS);
+  let sent: Promise<void> | null = null;
+  const update: PendingUpdate = {
+    timer: setTimeout(() => {
+      sent = docker.updateContainer(containerId, updateBody(to)).catch((e) =>
+        options.onEngineError?.(e)
+      ).finally(() => {
+        if (pendingUpdates.get(containerId) === update) {
+          pendingUpdates.delete(containerId);
+        }
+      });
+    }, ENGINE_UPDATE_DELAY_MS),
+    sent: () => sent,
+  };
+  pendingUpdates.set(containerId, update);
+}
+
+interface PendingUpdate {
+  timer: ReturnType<typeof setTimeout>;
+  sent(): Promise<void> | null;
+}
+
+/** Background engine updates by container (at most one: the latest resize). */
+const pendingUpdates = new Map<string, PendingUpdate>();
+
+/**
+ * Before a container's limits change again for another session (a reset
+ * pool container): a background engine update not sent yet is dropped, so
+ * it cannot land after the next session's limits and undo them (true: the
+ * engine's record is behind the cgroup now); one already sent is waited for
+ * (false).
+ */
+export async function settleEngineUpdate(
+  containerId: string,
+): Promise<boolean> {
+  const update = pendingUpdates.get(containerId);
+  if (!update) return false;
+  pendingUpdates.delete(containerId);
+  const sent = update.sent();
+  if (sent) {
+    await sent;
+    return false;
+  }
+  clearTimeout(update.timer);
+  return true;
 }
 
 /** How long the engine's own update waits after a direct cgroup write. */

@@ -4,7 +4,7 @@
  * privileges, the engine's default seccomp profile (never `unconfined`),
  * a pids limit, read-only root with only /home/work (the kernel's own host
  * dir) and a small /tmp tmpfs writable, memory without swap, a cpu quota,
- * uid 1000, tini as PID 1, stdio attached without a TTY (the runner
+ * uid 1000, the runner's own init as PID 1, stdio attached without a TTY (the runner
  * protocol rides on stdin/stdout).
  *
  * No host path enters the container except the kernel's work dir and the
@@ -160,7 +160,9 @@ export function buildContainerSpec(
     Memory: Math.floor(slots.mem),
     MemorySwap: Math.floor(slots.mem),
     NanoCpus: Math.round(slots.cpu * 1e9),
-    Init: true,
+    // The runner's own init is pid 1 (images/runner/bai_init.py): not
+    // dumpable, it can reset the container between sessions.
+    Init: false,
     IpcMode: "private",
     RestartPolicy: { Name: "no" },
     // Readable (GET /containers/{id}/logs, `backend.ai logs`) and bounded:

@@ -145,6 +145,24 @@ export async function readKernelRecord(
   }
 }
 
+/**
+ * Empties the work dir and forgets the record and the scratch limit (back
+ * to the default), for a container reset to serve another session
+ * (pool/recycle.ts). Only when nothing runs in the container: the agent
+ * removes as root, and Deno.remove does not follow the links it removes.
+ */
+export async function resetKernelDirs(dirs: KernelDirs): Promise<void> {
+  await Deno.chmod(dirs.work, 0o755); // a session may have locked itself out
+  for await (const e of Deno.readDir(dirs.work)) {
+    await Deno.remove(`${dirs.work}/${e.name}`, { recursive: true });
+  }
+  await Deno.remove(dirs.record).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  const s = scratchOf(dirs);
+  if (s) await s.volume.setLimit(dirs.key, s.defaultBytes);
+}
+
 /** Removes the kernel's host dirs (after the container is gone), quota dir included. */
 export async function removeKernelDirs(dirs: KernelDirs): Promise<void> {
   const s = scratchOf(dirs);

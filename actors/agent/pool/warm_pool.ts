@@ -11,9 +11,13 @@
  * interpreter reads at start (see {@linkcode warmableEnv}); the others are
  * given to the runner before the first run (`env` op).
  *
- * Never reused: a container serves one session and is destroyed with it;
- * the pool only ever hands out containers no session has touched, each with
- * a work dir of its own (its scratch quota set at take time).
+ * Reused after a reset (decision): when its session ends, a container
+ * whose runner runs under the image's own init is reset (pool/recycle.ts:
+ * every process killed, every writable dir emptied, usage counters zeroed,
+ * a fresh runner, all checked from the host) and goes back to the pool if
+ * the pool wants one more of its image; otherwise, or if any step fails,
+ * it is destroyed. The reset costs milliseconds where a replacement costs
+ * the engine a quarter of a CPU second (create, start, remove).
  *
  * Identity: container labels cannot change after create, so pool containers
  * carry generic labels only (`ai.backend.agent-id`, `ai.backend.pool=<image>`).
@@ -35,10 +39,15 @@ import {
   type KernelSlots,
   LABELS,
 } from "../kernel/spec.ts";
-import { type KernelLimits, resizeKernel } from "../kernel/resize.ts";
+import {
+  type KernelLimits,
+  resizeKernel,
+  settleEngineUpdate,
+} from "../kernel/resize.ts";
 import { setScratchQuota, writeKernelRecord } from "../kernel/workdir.ts";
 import { poolTargets } from "../../../policies/pool_sizing.ts";
 import { DockerError } from "../docker/errors.ts";
+import { resetKernel, type ResetOptions } from "./recycle.ts";
 
 /** Engine memory per container beyond its cgroup (the shim's share, measured: ~4 MiB PSS). */
 export const CONTAINER_OVERHEAD_BYTES = 6 << 20;
@@ -69,6 +78,12 @@ export interface WarmPoolOptions {
   retryDelayMs?: number;
   /** Clock. @default {Date.now} */
   now?: () => number;
+  /** Reset containers after their session and reuse them (see above). @default {true} */
+  recycle?: boolean;
+  /** Passed to the reset (pool/recycle.ts). */
+  reset?: ResetOptions;
+  /** How long a take that left stock waits to refill (reset containers come back meanwhile). @default {1000} */
+  refillDelayMs?: number;
 }
 
 /** Who a taken container now is (more fields go into its record as given). */
@@ -90,6 +105,8 @@ export interface TakeOptions {
 interface Idle {
   kernel: LaunchedKernel;
   limits: KernelLimits;
+  /** The engine's record of its limits is behind the cgroup's (a dropped update). */
+  engineStale?: boolean;
 }
 
 /**
@@ -118,6 +135,9 @@ export class WarmPool {
   #closed = false;
   #dirty = false;
   #timer?: ReturnType<typeof setInterval>;
+  #soon?: ReturnType<typeof setTimeout>;
+  /** Limits a taken container runs with now (what a reused one starts from). */
+  #limits = new WeakMap<LaunchedKernel, KernelLimits>();
 
   constructor(options: WarmPoolOptions) {
     this.#opts = options;
@@ -202,11 +222,15 @@ export class WarmPool {
     this.#note(image);
     const list = this.#idle.get(image);
     let idle: Idle | undefined;
-    while ((idle = list?.shift())) {
+    // Newest first: a container just reset or just started is the warmest.
+    while ((idle = list?.pop())) {
       if (!idle.kernel.connection.isDead) break;
       this.#destroy(idle.kernel);
     }
-    this.#kick();
+    // With stock left, refill a little later: containers of sessions that
+    // just ended come back reset by then, and a launch would be wasted.
+    if (idle && list!.length > 0 && this.#recycles) this.#kickSoon();
+    else this.#kick();
     if (!idle) return null;
     const k = idle.kernel;
     try {
@@ -214,7 +238,8 @@ export class WarmPool {
       const env = options.environ ?? {};
       // Independent steps, at once: the record file write is the slow one.
       await Promise.all([
-        to.cpu !== idle.limits.cpu || to.mem !== idle.limits.mem
+        to.cpu !== idle.limits.cpu || to.mem !== idle.limits.mem ||
+          idle.engineStale
           ? resizeKernel(
             this.#opts.launcher.docker,
             k.containerId,
@@ -245,7 +270,51 @@ export class WarmPool {
     // idle for seconds answers its first frame slowly (cold caches, a
     // sleeping process), and that first frame would be the session's query.
     k.connection.ping().catch(() => undefined);
+    this.#limits.set(k, {
+      cpu: slots.cpu,
+      mem: slots.mem,
+      pids: idle.limits.pids,
+    });
+    if (this.#recycles && k.connection.ready.resettable) {
+      k.connection.keepOpen = true;
+    }
     return k;
+  }
+
+  /**
+   * A taken container whose session ended: reset and idle again when the
+   * pool wants one more of its image (true), or left to the caller to
+   * destroy (false: not wanted, not resettable, or the reset failed).
+   */
+  async giveBack(k: LaunchedKernel): Promise<boolean> {
+    const limits = this.#limits.get(k);
+    if (
+      this.#closed || !limits || !k.connection.keepOpen ||
+      k.connection.isDead ||
+      this.size(k.image) >= (this.targets()[k.image] ?? 0)
+    ) {
+      return false;
+    }
+    this.#limits.delete(k);
+    let engineStale: boolean;
+    try {
+      engineStale = await settleEngineUpdate(k.containerId);
+      await resetKernel(this.#opts.launcher.docker, k, this.#opts.reset);
+    } catch (e) {
+      this.#opts.onError?.(k.image, e);
+      return false;
+    }
+    if (this.#closed) return false;
+    const list = this.#idle.get(k.image) ?? [];
+    const idle: Idle = { kernel: k, limits, engineStale };
+    list.push(idle);
+    this.#idle.set(k.image, list);
+    k.connection.closed.then(() => this.#evict(k.image, idle));
+    return true;
+  }
+
+  get #recycles(): boolean {
+    return this.#opts.recycle !== false;
   }
 
   /** Changes the memory budget, destroying idle containers above it. */
@@ -259,6 +328,7 @@ export class WarmPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#soon);
     await this.settled();
     const all = [...this.#idle.values()].flat();
     this.#idle.clear();
@@ -310,6 +380,16 @@ export class WarmPool {
       }
     }
     return best;
+  }
+
+  /** A refill a little later (`refillDelayMs`; one pending at most). */
+  #kickSoon(): void {
+    if (this.#soon !== undefined || this.#closed) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.#kick();
+    }, this.#opts.refillDelayMs ?? 1_000);
+    Deno.unrefTimer(this.#soon as unknown as number);
   }
 
   #kick(): void {
