@@ -565,6 +565,50 @@ Deno.test("store: repositories against a real database", async (t) => {
     });
 
     await t.step(
+      "a transition through a step records both, in order, in one write",
+      async () => {
+        const s = await store.sessions.insert({
+          name: "via1",
+          accessKey: kp.accessKey,
+          image: "python:3",
+        });
+        await assertRejects(
+          () =>
+            store.sessions.transition(s.id, "RUNNING", "go", {}, {
+              status: "SCHEDULED",
+              reason: "placed",
+            }),
+          IllegalTransitionError, // SCHEDULED cannot go straight to RUNNING
+        );
+        const moved = await store.sessions.transition(
+          s.id,
+          "PREPARING",
+          "creating kernel",
+          { agentId: "i-1" },
+          { status: "SCHEDULED", reason: "placed" },
+        );
+        assertEquals([moved.status, moved.agentId], ["PREPARING", "i-1"]);
+        const events = await store.sessions.events(s.id);
+        assertEquals(
+          events.map((e) => [e.status, e.reason]),
+          [
+            ["PENDING", null],
+            ["SCHEDULED", "placed"],
+            ["PREPARING", "creating kernel"],
+          ].map(([st, r]) => [st, r ?? events[0].reason]),
+        );
+        await assertRejects(
+          () =>
+            store.sessions.transition(s.id, "PREPARING", "again", {}, {
+              status: "SCHEDULED",
+              reason: "placed",
+            }),
+          IllegalTransitionError, // PREPARING cannot step back through SCHEDULED
+        );
+      },
+    );
+
+    await t.step(
       "reopening applies no migration and keeps the data",
       async () => {
         await store.close();

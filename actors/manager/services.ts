@@ -55,12 +55,17 @@ export interface SessionRow {
 /** Persistence the session actor relies on. */
 export interface SessionStorePort {
   getSession(id: string): Promise<SessionRow | undefined>;
-  /** Persist a transition (and its reason) with optional field changes; returns the new row. */
+  /**
+   * Persist a transition (and its reason) with optional field changes;
+   * returns the new row. With `via`, through that status first (both
+   * recorded, one write).
+   */
   transition(
     id: string,
     status: SessionStatus,
     reason: string,
     patch?: Partial<SessionRow>,
+    via?: { status: SessionStatus; reason: string },
   ): Promise<SessionRow>;
   /** Record activity (query count, last activity time). */
   touch(id: string, numQueries: number): Promise<void>;

@@ -17,6 +17,7 @@ import type { SessionRow, SessionStorePort } from "./services.ts";
 import {
   type Json,
   type Kernel,
+  NotFoundError,
   type Session,
   SessionNameConflictError,
   type Store,
@@ -73,10 +74,13 @@ export function storePorts(store: Store): StorePorts {
       const s = await store.sessions.get(id);
       return s ? await rowOf(s) : undefined;
     },
-    async transition(id, status, reason, patch = {}) {
-      const s0 = await store.sessions.get(id);
-      if (!s0) throw new DomainError("object-not-found", "No such session.");
+    async transition(id, status, reason, patch = {}, via) {
+      // On the path of every session start: each round trip counts, so the
+      // kernel row is carried along rather than read again.
+      let kernel: Kernel | undefined | null;
       if (patch.kernelId) {
+        const s0 = await store.sessions.get(id);
+        if (!s0) throw new DomainError("object-not-found", "No such session.");
         // A restart's new kernel replaces the old one (which the agent
         // destroys): the old one is no longer live, so an agent that
         // rejoins does not keep it.
@@ -87,43 +91,48 @@ export function storePorts(store: Store): StorePorts {
             terminatedAt: new Date(),
           });
         }
-        await store.kernels.insert({
-          id: patch.kernelId,
-          sessionId: id,
-          image: s0.image,
-          agentId: patch.agentId ?? s0.agentId,
-          status: "PREPARING",
-          occupiedSlots: s0.requestedSlots,
-        });
+        kernel = prev?.id === patch.kernelId ? prev : await store.kernels
+          .insert({
+            id: patch.kernelId,
+            sessionId: id,
+            image: s0.image,
+            agentId: patch.agentId ?? s0.agentId,
+            status: "PREPARING",
+            occupiedSlots: s0.requestedSlots,
+          });
+      } else {
+        kernel = await currentKernel(id);
       }
-      const kernel = await currentKernel(id);
       if (kernel && (patch.containerId || status === "RUNNING")) {
-        await store.kernels.update(kernel.id, {
+        kernel = await store.kernels.update(kernel.id, {
           containerId: patch.containerId ?? kernel.containerId,
           status: "RUNNING",
         });
       }
       if (kernel && isEnded(status)) {
-        await store.kernels.update(kernel.id, {
+        kernel = await store.kernels.update(kernel.id, {
           status: "TERMINATED",
           terminatedAt: new Date(),
         });
       }
-      const s = await store.sessions.transition(
-        id,
-        status,
-        reason,
-        {
+      let s: Session;
+      try {
+        s = await store.sessions.transition(id, status, reason, {
           agentId: patch.agentId,
           occupiedSlots: patch.occupiedSlots,
-        },
-      );
+        }, via);
+      } catch (e) {
+        if (e instanceof NotFoundError) {
+          throw new DomainError("object-not-found", "No such session.");
+        }
+        throw e;
+      }
       if (patch.lastStat) {
         await store.sessions.recordActivity(id, {
           lastStat: patch.lastStat as Json,
         });
       }
-      return await rowOf(s);
+      return toRow(s, kernel ?? undefined);
     },
     async touch(id, numQueries) {
       await store.sessions.recordActivity(id, { numQueries });

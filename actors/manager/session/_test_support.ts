@@ -40,10 +40,15 @@ export class MemoryStore implements SessionStorePort, SessionsStorePort {
     status: SessionRow["status"],
     reason: string,
     patch: Partial<SessionRow> = {},
+    via?: { status: SessionRow["status"]; reason: string },
   ): Promise<SessionRow> {
     const r = this.rows.get(id);
     if (!r) return Promise.reject(new Error(`no session ${id}`));
-    if (!canTransition(r.status, status)) {
+    const first = via?.status ?? status;
+    if (
+      !canTransition(r.status, first) ||
+      (via && !canTransition(via.status, status))
+    ) {
       return Promise.reject(new Error(`illegal ${r.status} → ${status}`));
     }
     Object.assign(r, patch, { status, statusInfo: reason });

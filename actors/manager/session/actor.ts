@@ -36,6 +36,7 @@ import type { SessionMsg } from "./messages.ts";
 import { RunRelay } from "./runs.ts";
 import { Teardown, type TeardownHost } from "./teardown.ts";
 import { StatusWaiters, type Waited } from "./status_waiters.ts";
+import { announceStatus } from "./status_news.ts";
 import { requestKernel } from "./kernel_request.ts";
 import { announce, CREATING, resume } from "./resume.ts";
 import * as spans from "./spans.ts";
@@ -230,34 +231,27 @@ export class SessionActor extends Actor<SessionMsg>
     status: SessionStatus,
     reason: string,
     patch: Partial<SessionRow> = {},
+    via?: { status: SessionStatus; reason: string },
   ): Promise<void> {
     if (this.#row.status === status) return;
-    assertTransition(this.#row.status, status);
+    if (via) {
+      assertTransition(this.#row.status, via.status);
+      assertTransition(via.status, status);
+    } else assertTransition(this.#row.status, status);
     const row = await this.svc.store.transition(
       this.#row.id,
       status,
       reason,
       patch,
+      via,
     );
     // Counters kept in memory between stores are not in the stored row.
     row.numQueries = Math.max(row.numQueries, this.#row.numQueries);
     this.#row = row;
-    this.svc.events.publish({
-      event: `session_${status.toLowerCase()}`,
-      data: {
-        sessionId: row.id,
-        sessionName: row.name,
-        accessKey: row.accessKey,
-        status,
-        reason,
-      },
-    });
-    this.svc.keypairs.tell(row.accessKey, {
-      type: "session.status",
-      sessionId: row.id,
-      status,
-      slots: row.occupiedSlots,
-    });
+    if (via) {
+      announceStatus(this.svc, { ...row, status: via.status }, via.reason);
+    }
+    announceStatus(this.svc, row, reason);
     const ended = isEnded(status);
     if (ended) this.svc.scheduler.tell({ type: "released", sessionId: row.id });
     this.#waiters.reached(status);
@@ -275,8 +269,11 @@ export class SessionActor extends Actor<SessionMsg>
   async #onScheduled(agentId: string): Promise<void> {
     if (this.#row.status !== "PENDING") return;
     const kernelId = crypto.randomUUID();
-    await this.transition("SCHEDULED", "scheduled", { agentId, kernelId });
-    await this.transition("PREPARING", "creating kernel");
+    // Both steps recorded in one write (a round trip less per start).
+    await this.transition("PREPARING", "creating kernel", {
+      agentId,
+      kernelId,
+    }, { status: "SCHEDULED", reason: "scheduled" });
     this.createKernel(agentId, kernelId);
   }
 

@@ -184,13 +184,19 @@ export class SessionRepo {
     to: SessionStatus,
     reason?: string | null,
     patch: TransitionPatch = {},
+    via?: { status: SessionStatus; reason: string },
   ): Promise<Session> {
     if (!UUID_RE.test(id)) throw new NotFoundError("session", id);
     // One statement, one round trip (it was begin, select for update,
     // update, insert, commit: five, on the path of every session start):
-    // the update only matches a status that may move to `to`, and takes
-    // the row lock; a concurrent change is re-checked by Postgres.
-    const from = SESSION_STATUSES.filter((s) => canTransition(s, to));
+    // the update only matches a status that may move to `to` (through
+    // `via`, logged as its own event), and takes the row lock; a
+    // concurrent change is re-checked by Postgres.
+    if (via && !canTransition(via.status, to)) {
+      throw new IllegalTransitionError(id, via.status, to);
+    }
+    const first = via?.status ?? to;
+    const from = SESSION_STATUSES.filter((s) => canTransition(s, first));
     const sql = this.sql;
     const extra = joinFragments(sql, [
       patch.agentId !== undefined ? sql`agent_id = ${patch.agentId}` : null,
@@ -207,13 +213,17 @@ export class SessionRepo {
         where id = ${id} and status = any(${from}::text[]) returning *
       ), logged as (
         insert into session_events (session_id, status, reason)
-        select id, ${to}, ${reason ?? null} from moved
+        select id, e.status, e.reason from moved, (values ${
+      via
+        ? sql`(0, ${via.status}, ${via.reason}), (1, ${to}, ${reason ?? null})`
+        : sql`(0, ${to}, ${reason ?? null})`
+    }) as e(n, status, reason) order by e.n
       )
       select * from moved`;
     if (rows.length === 0) {
       const [cur] = await sql`select status from sessions where id = ${id}`;
       if (!cur) throw new NotFoundError("session", id);
-      throw new IllegalTransitionError(id, cur.status as SessionStatus, to);
+      throw new IllegalTransitionError(id, cur.status as SessionStatus, first);
     }
     return toSession(rows[0]);
   }
