@@ -134,3 +134,29 @@ Deno.test("fast path: pipelined requests, GET bodies, and a connection handed to
     await server.shutdown();
   }
 });
+
+Deno.test("fast path: a POST body is handed over preloaded, and the Request keeps its own", async () => {
+  const seen: string[] = [];
+  const server = await serveGateway({
+    async fetch(req: Request) {
+      const pre = preloadedBody(req);
+      seen.push(
+        `${pre ? new TextDecoder().decode(pre) : "(none)"} | ${await req
+          .text()}`,
+      );
+      return Response.json({ ok: true });
+    },
+  }, { port: 0 });
+  try {
+    const text = await exchange(
+      server.port,
+      "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello" +
+        "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+      2,
+    );
+    assertEquals(text.split("HTTP/1.1 200").length - 1, 2, text);
+    assertEquals(seen, ["hello | hello", "(none) | "]);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -31,6 +31,13 @@ export interface ClusterOptions {
   agents?: number;
   /** Extra args per agent (e.g. `["--cpu", "1"]`). */
   agentArgs?: (index: number) => string[];
+  /**
+   * Extra `deno run` flags of the manager process (before `-A`), e.g.
+   * `["--inspect=127.0.0.1:9229"]` to profile it (tests/bench/exec_profile.ts).
+   */
+  managerFlags?: string[];
+  /** Extra `deno run` flags per agent process (before `-A`), as managerFlags. */
+  agentFlags?: (index: number) => string[];
   /** Warm containers per agent. @default {0} (cold starts; tests that want the pool say so) */
   poolSize?: number;
   /** Extra environment of the manager. */
@@ -137,6 +144,7 @@ export async function startCluster(
       args: [
         "run",
         ...NODE_FLAGS,
+        ...(options.managerFlags ?? []),
         "-A",
         MAIN,
         "manager",
@@ -204,6 +212,7 @@ export async function startCluster(
       const args = [
         "run",
         ...NODE_FLAGS,
+        ...(options.agentFlags?.(agents.length) ?? []),
         "-A",
         MAIN,
         "agent",
