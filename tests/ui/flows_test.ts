@@ -38,6 +38,29 @@ async function sessionIdFromUrl(page: Page): Promise<string> {
 
 /** Tabs until `name` has the focus (bounded), as a keyboard user would. */
 async function tabTo(page: Page, name: string, max = 40): Promise<void> {
+  // A page that reloads meanwhile (the session page does when its session
+  // reaches RUNNING, which can land just after the test saw it) starts the
+  // focus over: so do we, a few times.
+  let loads = 0;
+  const onLoad = () => loads++;
+  page.on("load", onLoad);
+  try {
+    for (let restart = 0; restart < 3; restart++) {
+      const before = loads;
+      if (await tabWithin(page, name, max)) return;
+      if (loads === before) break;
+    }
+  } finally {
+    page.off("load", onLoad);
+  }
+  throw new Error(`could not reach "${name}" with Tab`);
+}
+
+async function tabWithin(
+  page: Page,
+  name: string,
+  max: number,
+): Promise<boolean> {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press("Tab");
     const focused = await page.evaluate<string>(`(() => {
@@ -49,9 +72,9 @@ async function tabTo(page: Page, name: string, max = 40): Promise<void> {
       return (label ?? el.getAttribute("aria-label") ?? el.textContent ?? "")
         .trim();
     })()`);
-    if (focused === name) return;
+    if (focused === name) return true;
   }
-  throw new Error(`could not reach "${name}" with Tab`);
+  return false;
 }
 
 Deno.test({
