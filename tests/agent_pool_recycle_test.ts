@@ -217,3 +217,33 @@ Deno.test({
     await pool.close();
   }
 });
+
+Deno.test({
+  name: "agent pool: with recycling off (--no-recycle) no container comes back",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await using env = await agentTestEnv();
+  const pool = new WarmPool({
+    launcher: env.launcher,
+    targets: { [IMAGE]: 2 },
+    refillDelayMs: 600_000,
+    slots: { cpu: 1, mem: 1024 * MiB },
+    budget: 4096 * MiB,
+    recycle: false,
+  });
+  try {
+    pool.start();
+    await pool.settled();
+    const k = await pool.take(IMAGE, slots, { kernelId: "n", sessionId: "n" });
+    assert.ok(k);
+    assert.equal(k.connection.keepOpen, false, "closing it closes the stream");
+    k.connection.close();
+    assert.equal(k.connection.isDead, true);
+    assert.equal(await pool.giveBack(k), false);
+    await env.launcher.destroy(k);
+  } finally {
+    await pool.close();
+  }
+});

@@ -17,3 +17,17 @@ Deno.test("data dirs are made absolute (kernel dirs are bind-mounted)", () => {
     "/srv/bai",
   );
 });
+
+Deno.test("agents reuse pool containers unless --no-recycle or POOL_RECYCLE=0", () => {
+  const base = ["--manager", "ws://127.0.0.1:8081"];
+  const env = { CLUSTER_SECRET: "s3cret" };
+  assert.equal(parseAgentConfig(base, env).poolRecycle, true);
+  assert.equal(
+    parseAgentConfig([...base, "--no-recycle"], env).poolRecycle,
+    false,
+  );
+  assert.equal(
+    parseAgentConfig(base, { ...env, POOL_RECYCLE: "0" }).poolRecycle,
+    false,
+  );
+});
