@@ -123,7 +123,7 @@ export class DockerKernelHost implements KernelHost {
         recycle: opts.poolRecycle,
         onError: (image, e) =>
           console.error(
-            `agent ${opts.agentId}: warm pool launch of ${image} failed: ${e}`,
+            `agent ${opts.agentId}: warm pool (${image}): ${e}`,
           ),
       });
     }
