@@ -124,7 +124,13 @@ def take_token():
     # The agent emptied the work dir and set its mode; its extended
     # attributes only its owner can drop.
     home = os.path.dirname(TOKEN_FILE)
-    for name in os.listxattr(home):
+    try:
+        names = os.listxattr(home)
+    except OSError as e:
+        if e.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        names = []  # a filesystem without them: none to drop
+    for name in names:
         os.removexattr(home, name)
     with open(TOKEN_FILE, "rb") as f:
         token = f.read(256).strip()
