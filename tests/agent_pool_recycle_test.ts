@@ -10,9 +10,10 @@
  * Needs the python image (the test stub runner has no init that resets).
  */
 import assert from "node:assert/strict";
-import { WarmPool } from "../actors/agent/pool/mod.ts";
+import { WarmPool, type WarmPoolOptions } from "../actors/agent/pool/mod.ts";
 import type { LaunchedKernel } from "../actors/agent/kernel/mod.ts";
 import {
+  type AgentTestEnv,
   agentTestEnv,
   dockerSkipReason,
   runCode,
@@ -98,6 +99,27 @@ print(json.dumps({
 }))
 `;
 
+/**
+ * Two warm containers, and no refill while stock is left: the pool wants
+ * back every container a session ends in, and hands out the newest first.
+ */
+async function filledPool(
+  env: AgentTestEnv,
+  options: Partial<WarmPoolOptions>,
+): Promise<WarmPool> {
+  const pool = new WarmPool({
+    launcher: env.launcher,
+    targets: { [IMAGE]: 2 },
+    refillDelayMs: 600_000,
+    slots: { cpu: 1, mem: 1024 * MiB },
+    budget: 4096 * MiB,
+    ...options,
+  });
+  pool.start();
+  await pool.settled();
+  return pool;
+}
+
 Deno.test({
   name:
     "agent pool: a reset container serves the next session with nothing of the last",
@@ -107,16 +129,7 @@ Deno.test({
 }, async (t) => {
   await using env = await agentTestEnv();
   const errors: unknown[] = [];
-  const pool = new WarmPool({
-    launcher: env.launcher,
-    // Two warm, and no refill while stock is left: the pool wants back
-    // every container a session ends in, and hands out the newest first.
-    targets: { [IMAGE]: 2 },
-    refillDelayMs: 600_000,
-    slots: { cpu: 1, mem: 1024 * MiB },
-    budget: 4096 * MiB,
-    onError: (_i, e) => errors.push(e),
-  });
+  const pool = await filledPool(env, { onError: (_i, e) => errors.push(e) });
   const take = async (name: string, size = slots) => {
     const k = await pool.take(IMAGE, size, {
       kernelId: name,
@@ -131,8 +144,6 @@ Deno.test({
     return await pool.giveBack(k);
   };
   try {
-    pool.start();
-    await pool.settled();
     const a = await take("a");
     assert.equal(a.connection.ready.resettable, true);
     const left = await runCode(a.connection, LEAVE);
@@ -225,17 +236,8 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   await using env = await agentTestEnv();
-  const pool = new WarmPool({
-    launcher: env.launcher,
-    targets: { [IMAGE]: 2 },
-    refillDelayMs: 600_000,
-    slots: { cpu: 1, mem: 1024 * MiB },
-    budget: 4096 * MiB,
-    recycle: false,
-  });
+  const pool = await filledPool(env, { recycle: false });
   try {
-    pool.start();
-    await pool.settled();
     const k = await pool.take(IMAGE, slots, { kernelId: "n", sessionId: "n" });
     assert.ok(k);
     assert.equal(k.connection.keepOpen, false, "closing it closes the stream");
