@@ -88,3 +88,77 @@ export function everySecondSpread(ticks: (() => void)[]): void {
     )
   );
 }
+
+/** Simulator processes started by {@linkcode startSimProcesses}. */
+export interface SimProcesses {
+  /** Resolves once every process printed "up" (all its agents joined). */
+  up: Promise<void>;
+  /** Kills them all. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The parent side: `agents` simulated agents in `procs` processes, each
+ * `deno run -A SELF sim URL SECRET FIRST COUNT` (the bench's own child
+ * mode, which calls {@linkcode joinSimAgents} and prints "up"). `onLine`
+ * gets what a process prints after "up", with its index.
+ */
+export function startSimProcesses(
+  o: {
+    self: string;
+    url: string;
+    secret: string;
+    agents: number;
+    procs: number;
+    onLine?: (index: number, text: string) => void;
+  },
+): SimProcesses {
+  const per = Math.ceil(o.agents / o.procs);
+  const children: Deno.ChildProcess[] = [];
+  const ups: Promise<void>[] = [];
+  for (let p = 0; p < o.procs; p++) {
+    const count = Math.min(per, o.agents - p * per);
+    if (count <= 0) break;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        o.self,
+        "sim",
+        o.url,
+        o.secret,
+        String(p * per),
+        String(count),
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    children.push(child);
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    ups.push(
+      reader.read().then(({ value }) => {
+        if (!value?.includes("up")) throw new Error("simulator failed");
+        void (async () => {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            o.onLine?.(p, value);
+          }
+        })().catch(() => undefined);
+      }),
+    );
+  }
+  return {
+    up: Promise.all(ups).then(() => undefined),
+    async stop() {
+      for (const child of children) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+        await child.status;
+      }
+    },
+  };
+}

@@ -14,7 +14,12 @@
  *   (`BENCH_AGENTS`, `BENCH_SECONDS` change the size; children run this file with `sim`)
  */
 import { Actor } from "../../actors/runtime/types.ts";
-import { everySecondSpread, joinSimAgents } from "./_sim_agents.ts";
+import {
+  everySecondSpread,
+  joinSimAgents,
+  type SimProcesses,
+  startSimProcesses,
+} from "./_sim_agents.ts";
 
 /** Stands in for the agent actor: the registry death-watches it, as on a real agent. */
 class IdleAgent extends Actor<never> {
@@ -97,7 +102,7 @@ async function main() {
   await Deno.chmod(dataDir, 0o755); // Postgres runs as its own user
   const port = freePort();
   const secret = crypto.randomUUID().replaceAll("-", "");
-  const procs: Deno.ChildProcess[] = [];
+  let sims: SimProcesses | undefined;
   const manager = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -124,7 +129,6 @@ async function main() {
     // Diagnosis: BENCH_MANAGER_LOGS=1 shows the manager's log.
     stderr: Deno.env.get("BENCH_MANAGER_LOGS") === "1" ? "inherit" : "null",
   }).spawn();
-  procs.push(manager);
   try {
     log("starting the manager");
     const deadline = Date.now() + 60_000;
@@ -138,50 +142,22 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     log(`starting ${AGENTS} simulated agents in ${PROCS} processes`);
-    const per = Math.ceil(AGENTS / PROCS);
-    const ups: Promise<void>[] = [];
     const sentBy: number[] = [];
-    for (let p = 0; p < PROCS; p++) {
-      const count = Math.min(per, AGENTS - p * per);
-      if (count <= 0) break;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          SELF,
-          "sim",
-          `ws://127.0.0.1:${port}/x/cluster`,
-          secret,
-          String(p * per),
-          String(count),
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      procs.push(child);
-      const reader = child.stdout.pipeThrough(new TextDecoderStream())
-        .getReader();
-      const index = p;
-      sentBy[index] = 0;
-      ups.push(
-        reader.read().then(({ value }) => {
-          if (!value?.includes("up")) throw new Error("simulator failed");
-          void (async () => {
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) return;
-              const m = [...value.matchAll(/sent (\d+)/g)].at(-1);
-              if (m) sentBy[index] = Number(m[1]);
-            }
-          })().catch(() => undefined);
-        }),
-      );
-    }
-    await Promise.all(ups);
+    sims = startSimProcesses({
+      self: SELF,
+      url: `ws://127.0.0.1:${port}/x/cluster`,
+      secret,
+      agents: AGENTS,
+      procs: PROCS,
+      onLine: (index, text) => {
+        const m = [...text.matchAll(/sent (\d+)/g)].at(-1);
+        if (m) sentBy[index] = Number(m[1]);
+      },
+    });
+    await sims.up;
     log("all joined; settling 3 s");
     await new Promise((r) => setTimeout(r, 3000));
-    const total = () => sentBy.reduce((a, b) => a + b, 0);
+    const total = () => sentBy.reduce((a, b) => a + (b ?? 0), 0);
     const c0 = await cpuSeconds(manager.pid);
     const s0 = total();
     const t0 = performance.now();
@@ -204,12 +180,7 @@ async function main() {
       );
     }
   } finally {
-    for (const p of procs.slice(1)) {
-      try {
-        p.kill("SIGKILL");
-      } catch { /* gone */ }
-      await p.status;
-    }
+    await sims?.stop();
     try {
       manager.kill("SIGTERM");
     } catch { /* gone */ }

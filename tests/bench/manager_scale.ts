@@ -14,7 +14,12 @@
  * Run: deno run -A tests/bench/manager_scale.ts   (children run it with `sim`)
  */
 import { Actor, type ActorRef } from "../../actors/runtime/types.ts";
-import { everySecondSpread, joinSimAgents } from "./_sim_agents.ts";
+import {
+  everySecondSpread,
+  joinSimAgents,
+  type SimProcesses,
+  startSimProcesses,
+} from "./_sim_agents.ts";
 import { startCluster } from "../support/cluster.ts";
 import { pooled, rss, unlimitedKeypair } from "./_scale.ts";
 import { SignedConnection } from "./_signed_http.ts";
@@ -120,38 +125,17 @@ async function main() {
     },
     logs: Deno.env.get("BENCH_MANAGER_LOGS") === "1",
   });
-  const sims: Deno.ChildProcess[] = [];
+  let sims: SimProcesses | undefined;
   try {
-    const per = Math.ceil(AGENTS / PROCS);
-    const ups: Promise<void>[] = [];
-    for (let p = 0; p < PROCS; p++) {
-      const count = Math.min(per, AGENTS - p * per);
-      if (count <= 0) break;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          SELF,
-          "sim",
-          `ws://127.0.0.1:${c.port}/x/cluster`,
-          c.clusterSecret,
-          String(p * per),
-          String(count),
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      sims.push(child);
-      ups.push(
-        child.stdout.pipeThrough(new TextDecoderStream()).getReader().read()
-          .then(({ value }) => {
-            if (!value?.includes("up")) throw new Error("simulator failed");
-          }),
-      );
-    }
+    sims = startSimProcesses({
+      self: SELF,
+      url: `ws://127.0.0.1:${c.port}/x/cluster`,
+      secret: c.clusterSecret,
+      agents: AGENTS,
+      procs: PROCS,
+    });
     log(`${AGENTS} simulated agents joining`);
-    await Promise.all(ups);
+    await sims.up;
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await rss(c.managerPid());
     console.log(
@@ -201,12 +185,7 @@ async function main() {
       `BENCH manager.sessions_10k_rss_mib ${(full / 2 ** 20).toFixed(0)}`,
     );
   } finally {
-    for (const p of sims) {
-      try {
-        p.kill("SIGKILL");
-      } catch { /* gone */ }
-      await p.status;
-    }
+    await sims?.stop();
     await c.stop();
   }
 }
