@@ -4,7 +4,7 @@
  * @module
  */
 import type { TestCluster } from "../support/cluster.ts";
-import { openSignedSocket } from "../../routes/cli/sign.ts";
+import { streamRun } from "./_stream_run.ts";
 import type { Keypair, SignedConnection } from "./_signed_http.ts";
 
 /** A named request, run `n` times one after another. */
@@ -111,27 +111,7 @@ export function workloads(
       name: "stream",
       n: Math.ceil(n / 3),
       once: async () => {
-        const ws = await openSignedSocket(
-          c.endpoint,
-          creds,
-          `/stream/session/${session}/execute`,
-        );
-        let out = "";
-        const finished = new Promise<void>((resolve, reject) => {
-          ws.onmessage = (e) => {
-            const f = JSON.parse(e.data);
-            for (const [kind, data] of f.console ?? []) {
-              if (kind === "stdout") out += data;
-            }
-            if (f.status === "finished") resolve();
-            else if (f.status === "error") reject(new Error(e.data));
-          };
-          ws.onclose = () => reject(new Error("closed before finished"));
-        });
-        ws.send(JSON.stringify({ code: "print(1)", mode: "query" }));
-        await finished;
-        ws.onclose = null;
-        ws.close();
+        const out = await streamRun(c.endpoint, creds, session);
         expect(out === "1\n", out);
       },
     },

@@ -25,7 +25,7 @@
  * Run: deno task bench:compare   (BENCH_SAMPLES: turns per side, 15 / 200)
  */
 import { startCluster } from "../support/cluster.ts";
-import { openSignedSocket } from "../../routes/cli/sign.ts";
+import { streamRun } from "./_stream_run.ts";
 import { SignedConnection } from "./_signed_http.ts";
 import { quantile, unlimitedKeypair } from "./_scale.ts";
 
@@ -219,25 +219,8 @@ try {
     };
     const stream = async () => {
       const t = performance.now();
-      const ws = await openSignedSocket(
-        c.endpoint,
-        kp,
-        "/stream/session/cmp-warm/execute",
-      );
-      let out = "";
-      await new Promise<void>((resolve, reject) => {
-        ws.onmessage = (e) => {
-          const f = JSON.parse(e.data);
-          for (const [k, v] of f.console ?? []) if (k === "stdout") out += v;
-          if (f.status === "finished") resolve();
-          else if (f.status === "error") reject(new Error(e.data));
-        };
-        ws.onclose = () => reject(new Error("closed before finished"));
-        ws.send(JSON.stringify({ code: "print(1)", mode: "query" }));
-      });
+      const out = await streamRun(c.endpoint, kp, "cmp-warm");
       const ms = performance.now() - t;
-      ws.onclose = null;
-      ws.close();
       if (out !== "1\n") throw new Error(`stream: ${out}`);
       return ms;
     };

@@ -32,7 +32,7 @@ import { type ClusterOptions, startCluster } from "../support/cluster.ts";
 import { startOtlpSink } from "../support/otlp.ts";
 import { SignedConnection } from "./_signed_http.ts";
 import { unlimitedKeypair } from "./_scale.ts";
-import { openSignedSocket } from "../../routes/cli/sign.ts";
+import { streamRun } from "./_stream_run.ts";
 
 const SAMPLES = Number(Deno.env.get("BENCH_SAMPLES") ?? 200);
 const WARMUP = 20;
@@ -85,28 +85,8 @@ async function measure(label: string, options: ClusterOptions) {
     conn.close();
     const streamOnce = async (): Promise<number> => {
       const t = performance.now();
-      const ws = await openSignedSocket(
-        c.endpoint,
-        kp,
-        "/stream/session/bench-exec/execute",
-      );
-      let out = "";
-      const finished = new Promise<string>((resolve, reject) => {
-        ws.onmessage = (e) => {
-          const f = JSON.parse(e.data);
-          for (const [kind, data] of f.console ?? []) {
-            if (kind === "stdout") out += data;
-          }
-          if (f.status === "finished") resolve(out);
-          else if (f.status === "error") reject(new Error(e.data));
-        };
-        ws.onclose = () => reject(new Error("closed before finished"));
-      });
-      ws.send(JSON.stringify({ code: "print(1)", mode: "query" }));
-      await finished;
+      const out = await streamRun(c.endpoint, kp, "bench-exec");
       const ms = performance.now() - t;
-      ws.onclose = null;
-      ws.close();
       if (out !== "1\n") throw new Error(`unexpected stream ${out}`);
       return ms;
     };
