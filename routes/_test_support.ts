@@ -117,7 +117,7 @@ export function isoNow(offsetMs = 0): string {
 
 /** A request signed by the spec's algorithm (not the gateway's code). */
 export async function signed(
-  s: Server,
+  s: Pick<Server, "base" | "host">,
   target: string,
   init: SignedInit = {},
 ): Promise<Response> {

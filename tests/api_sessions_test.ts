@@ -26,65 +26,25 @@ import {
 import { PROBLEMS, type ProblemType } from "../routes/problems.ts";
 import type { Credentials } from "../routes/cli/sign.ts";
 import { createBaiClient, isBaiClientError } from "./support/bai_client.ts";
-import { signature } from "./support/spec_signer.ts";
+import { signed, type SignedInit } from "../routes/_test_support.ts";
 
 // ------------------------------------------- an independent signer (API.md)
 
-interface RawInit {
-  method?: string;
-  creds: Credentials;
-  /** Raw date header value. @default {now, ISO 8601} */
-  date?: string;
-  /** YYYYMMDD of the date in its own zone. @default {from an ISO date} */
-  ymd?: string;
-  dateHeader?: "Date" | "X-BackendAI-Date" | "X-Sorna-Date";
-  version?: string;
-  versionHeader?: "X-BackendAI-Version" | "X-Sorna-Version";
-  typeWord?: string;
-  body?: unknown;
-}
+/** How {@link rawSigned} signs: routes/_test_support.ts's options, keypair named. */
+type RawInit = SignedInit & { creds: Credentials };
 
 /**
- * A request signed as API.md describes: string to sign, then
- * `k1 = HMAC(secret, YYYYMMDD)`, `k2 = HMAC(k1, host)`, `HMAC(k2, string)`.
+ * A request to the cluster signed as API.md describes (the spec's
+ * algorithm in tests/support/spec_signer.ts, not the gateway's code).
  */
-async function rawSigned(
+function rawSigned(
   c: TestCluster,
   target: string,
   init: RawInit,
 ): Promise<Response> {
-  const method = init.method ?? "GET";
-  const date = init.date ?? new Date().toISOString();
-  const ymd = init.ymd ?? date.slice(0, 10).replaceAll("-", "");
-  const version = init.version ?? "v6.20220315";
-  const versionHeader = init.versionHeader ?? "X-BackendAI-Version";
-  const host = `127.0.0.1:${c.port}`;
-  const type = init.body !== undefined
-    ? "application/json"
-    : "application/octet-stream";
-  const sig = await signature({
-    secret: init.creds.secretKey,
-    method,
-    target,
-    date,
-    ymd,
-    host,
-    contentType: type,
-    versionName: versionHeader.toLowerCase(),
-    version,
-  });
-  const headers = new Headers({
-    [init.dateHeader ?? "X-BackendAI-Date"]: date,
-    [versionHeader]: version,
-    Authorization: `${
-      init.typeWord ?? "BackendAI"
-    } signMethod=HMAC-SHA256, credential=${init.creds.accessKey}:${sig}`,
-  });
-  if (init.body !== undefined) headers.set("Content-Type", type);
-  return await fetch(`http://${host}${target}`, {
-    method,
-    headers,
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+  return signed({ base: c.endpoint, host: `127.0.0.1:${c.port}` }, target, {
+    ...init,
+    key: init.creds,
   });
 }
 
