@@ -128,16 +128,16 @@ export function signedFetch(
 }
 
 /**
- * Opens `path` on `endpoint` as a signed WebSocket (`http` → `ws`, `https`
- * → `wss`); resolves once open. Signed as a GET without Content-Type, the
- * way Backend.AI clients sign an upgrade.
- * @throws {Error} when the socket fails to open (the message says why).
+ * A signed WebSocket to `path` on `endpoint` (`http` → `ws`, `https` →
+ * `wss`), not yet open: a caller adds its listeners before the upgrade
+ * answers. Signed as a GET without Content-Type, the way Backend.AI
+ * clients sign an upgrade.
  */
-export function openSignedSocket(
+export function signedSocketTo(
   endpoint: string,
   creds: Credentials,
   path: string,
-): Promise<WebSocket> {
+): WebSocket {
   const url = new URL(path, endpoint);
   const headers = signingHeaders(
     creds,
@@ -148,7 +148,21 @@ export function openSignedSocket(
   delete (headers as Record<string, string | undefined>).Date;
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   // Deno's WebSocket takes request headers in its second argument.
-  const ws = new WebSocket(url, { headers } as unknown as string[]);
+  return new WebSocket(url, { headers } as unknown as string[]);
+}
+
+/**
+ * Opens `path` on `endpoint` as a signed WebSocket (`http` → `ws`, `https`
+ * → `wss`); resolves once open. Signed as a GET without Content-Type, the
+ * way Backend.AI clients sign an upgrade.
+ * @throws {Error} when the socket fails to open (the message says why).
+ */
+export function openSignedSocket(
+  endpoint: string,
+  creds: Credentials,
+  path: string,
+): Promise<WebSocket> {
+  const ws = signedSocketTo(endpoint, creds, path);
   return new Promise((resolve, reject) => {
     ws.onopen = () => {
       ws.onerror = null;

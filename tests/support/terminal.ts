@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Credentials, signingHeaders } from "../../routes/cli/sign.ts";
+import { type Credentials, signedSocketTo } from "../../routes/cli/sign.ts";
 import { fromBase64, toBase64 } from "../../actors/protocol/base64.ts";
 
 /** Where the cluster serves and who signs. */
@@ -32,16 +32,7 @@ export function signedSocket(
   target: string,
   creds: Credentials = c.admin,
 ): WebSocket {
-  const url = new URL(target, `ws://127.0.0.1:${c.port}`);
-  const headers = signingHeaders(
-    creds,
-    "GET",
-    url,
-    "application/octet-stream",
-  );
-  delete (headers as Record<string, string | undefined>).Date;
-  // Deno's WebSocket takes request headers in its second argument.
-  return new WebSocket(url, { headers } as unknown as string[]);
+  return signedSocketTo(`http://127.0.0.1:${c.port}`, creds, target);
 }
 
 /** Resolves once `ws` is open; rejects with `failure: <why>` when the upgrade is refused. */
