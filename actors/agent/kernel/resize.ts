@@ -88,6 +88,16 @@ export async function resizeKernel(
 ): Promise<void> {
   const root = options.cgroupRoot ?? "/sys/fs/cgroup";
   const dir = (c: string) => `${root}/${c}/docker/${containerId}`;
+  // The last resize's engine update must not land after this one (a reused
+  // pool container): one not sent yet is dropped (this one's follows), one
+  // under way is waited for.
+  const prior = pendingUpdates.get(containerId);
+  if (prior) {
+    pendingUpdates.delete(containerId);
+    const sent = prior.sent();
+    if (sent) await sent;
+    else clearTimeout(prior.timer);
+  }
   let direct = true;
   try {
     // Synchronous on purpose: cgroupfs lives in memory, a write is ~10 µs,
@@ -130,28 +140,6 @@ interface PendingUpdate {
 
 /** Background engine updates by container (at most one: the latest resize). */
 const pendingUpdates = new Map<string, PendingUpdate>();
-
-/**
- * Before a container's limits change again for another session (a reset
- * pool container): a background engine update not sent yet is dropped, so
- * it cannot land after the next session's limits and undo them (true: the
- * engine's record is behind the cgroup now); one already sent is waited for
- * (false).
- */
-export async function settleEngineUpdate(
-  containerId: string,
-): Promise<boolean> {
-  const update = pendingUpdates.get(containerId);
-  if (!update) return false;
-  pendingUpdates.delete(containerId);
-  const sent = update.sent();
-  if (sent) {
-    await sent;
-    return false;
-  }
-  clearTimeout(update.timer);
-  return true;
-}
 
 /** How long the engine's own update waits after a direct cgroup write. */
 const ENGINE_UPDATE_DELAY_MS = 200;

@@ -39,11 +39,7 @@ import {
   type KernelSlots,
   LABELS,
 } from "../kernel/spec.ts";
-import {
-  type KernelLimits,
-  resizeKernel,
-  settleEngineUpdate,
-} from "../kernel/resize.ts";
+import { type KernelLimits, resizeKernel } from "../kernel/resize.ts";
 import { setScratchQuota, writeKernelRecord } from "../kernel/workdir.ts";
 import { poolTargets } from "../../../policies/pool_sizing.ts";
 import { DockerError } from "../docker/errors.ts";
@@ -105,8 +101,6 @@ export interface TakeOptions {
 interface Idle {
   kernel: LaunchedKernel;
   limits: KernelLimits;
-  /** The engine's record of its limits is behind the cgroup's (a dropped update). */
-  engineStale?: boolean;
 }
 
 /**
@@ -238,8 +232,7 @@ export class WarmPool {
       const env = options.environ ?? {};
       // Independent steps, at once: the record file write is the slow one.
       await Promise.all([
-        to.cpu !== idle.limits.cpu || to.mem !== idle.limits.mem ||
-          idle.engineStale
+        to.cpu !== idle.limits.cpu || to.mem !== idle.limits.mem
           ? resizeKernel(
             this.#opts.launcher.docker,
             k.containerId,
@@ -296,9 +289,7 @@ export class WarmPool {
       return false;
     }
     this.#limits.delete(k);
-    let engineStale: boolean;
     try {
-      engineStale = await settleEngineUpdate(k.containerId);
       await resetKernel(this.#opts.launcher.docker, k, this.#opts.reset);
     } catch (e) {
       this.#opts.onError?.(k.image, e);
@@ -306,7 +297,7 @@ export class WarmPool {
     }
     if (this.#closed) return false;
     const list = this.#idle.get(k.image) ?? [];
-    const idle: Idle = { kernel: k, limits, engineStale };
+    const idle: Idle = { kernel: k, limits };
     list.push(idle);
     this.#idle.set(k.image, list);
     k.connection.closed.then(() => this.#evict(k.image, idle));
