@@ -142,9 +142,5 @@ export async function defaultIdPrefix(
     "SHA-256",
     new TextEncoder().encode(`bai-autoscaler\0${clusterSecret}\0${dataDir}`),
   );
-  const hex = Array.from(
-    new Uint8Array(digest).slice(0, 3),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  return `a${hex}`;
+  return `a${new Uint8Array(digest).slice(0, 3).toHex()}`;
 }

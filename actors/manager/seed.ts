@@ -66,10 +66,7 @@ export async function loadOrCreateSecret(file: string): Promise<string> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+  const secret = crypto.getRandomValues(new Uint8Array(32)).toHex();
   await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
   return secret;
 }

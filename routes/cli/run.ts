@@ -78,11 +78,7 @@ export function parseResources(
 }
 
 const newName = () =>
-  "cli-" +
-  Array.from(
-    crypto.getRandomValues(new Uint8Array(4)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  "cli-" + crypto.getRandomValues(new Uint8Array(4)).toHex();
 
 /** Runs the code (module doc); answers the exit code to exit with. */
 export async function runCode(

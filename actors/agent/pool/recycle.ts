@@ -135,8 +135,5 @@ async function until(
 
 /** 32 random bytes, hex: what no process of the last session can have seen. */
 function randomToken(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(32)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  return crypto.getRandomValues(new Uint8Array(32)).toHex();
 }

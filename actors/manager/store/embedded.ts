@@ -237,10 +237,7 @@ async function chooseClusterDir(
   const hash = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(dataDir)),
   );
-  const tag = Array.from(
-    hash.slice(0, 4),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  const tag = hash.slice(0, 4).toHex();
   const fallback = `/var/lib/backendai-deno/cluster-${
     basename(dataDir) || "root"
   }-${tag}`;
@@ -297,9 +294,7 @@ async function loadPassword(
       `cluster ${clusterDir} exists but its password file ${file} is missing`,
     );
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  const password = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  const password = crypto.getRandomValues(new Uint8Array(24)).toHex();
   await Deno.writeTextFile(file, password + "\n", { mode: 0o600 });
   return password;
 }

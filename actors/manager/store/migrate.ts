@@ -63,9 +63,7 @@ export async function loadMigrations(
       version: Number(match[1]),
       name: match[2],
       sql: new TextDecoder().decode(bytes),
-      checksum: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(
-        "",
-      ),
+      checksum: digest.toHex(),
     });
   }
   migrations.sort((a, b) => a.version - b.version);
