@@ -9,6 +9,8 @@
  * @module
  */
 
+import { indexOfBytes } from "../../actors/protocol/bytes.ts";
+
 /** The bytes a {@link StreamReader} reads from (a ChannelStream). */
 export interface ByteSource {
   read(): Promise<Uint8Array | null>;
@@ -63,7 +65,7 @@ export class StreamReader {
     let from = 0;
     for (;;) {
       const hay = this.#buf.subarray(this.#at);
-      const i = indexOf(hay, d, from);
+      const i = indexOfBytes(hay, d, from);
       if (i >= 0) {
         const text = latin1.decode(hay.subarray(0, i));
         this.#at += i + d.byteLength;
@@ -88,16 +90,6 @@ export class StreamReader {
     this.#at += n;
     return out;
   }
-}
-
-function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i + needle.byteLength <= hay.byteLength; i++) {
-    for (let j = 0; j < needle.byteLength; j++) {
-      if (hay[i + j] !== needle[j]) continue outer;
-    }
-    return i;
-  }
-  return -1;
 }
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */

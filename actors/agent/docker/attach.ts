@@ -7,6 +7,7 @@
  */
 import { DockerAttachError, DockerUnavailableError } from "./errors.ts";
 import { type DemuxChunk, StreamDemuxer } from "./demux.ts";
+import { indexOfBytes } from "../../protocol/bytes.ts";
 
 /** Options of {@linkcode attachContainer}. */
 export interface AttachOptions {
@@ -34,16 +35,6 @@ export interface AttachedStream {
 }
 
 const CRLF2 = new Uint8Array([13, 10, 13, 10]);
-
-function indexOfSeq(hay: Uint8Array, needle: Uint8Array, from = 0): number {
-  outer: for (let i = from; i <= hay.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (hay[i + j] !== needle[j]) continue outer;
-    }
-    return i;
-  }
-  return -1;
-}
 
 /**
  * Attaches to stdin+stdout+stderr of container `id`. Attach before start to
@@ -83,7 +74,7 @@ export async function attachContainer(
       next.set(buf);
       next.set(chunk.subarray(0, n), buf.length);
       buf = next;
-      end = indexOfSeq(buf, CRLF2);
+      end = indexOfBytes(buf, CRLF2);
     }
     const head = new TextDecoder().decode(buf.subarray(0, end));
     const statusLine = head.split("\r\n")[0];

@@ -22,6 +22,7 @@ import {
   KernelRequestError,
 } from "./errors.ts";
 import { KernelRun } from "./run.ts";
+import { indexOfBytes } from "../../protocol/bytes.ts";
 import {
   type ChannelHandlers,
   type ChannelOpenOptions,
@@ -282,7 +283,7 @@ export class KernelConnection {
     const seen = new Uint8Array(sync.tail.length + data.length);
     seen.set(sync.tail);
     seen.set(data, sync.tail.length);
-    const at = indexOf(seen, sync.token);
+    const at = indexOfBytes(seen, sync.token);
     if (at < 0) {
       sync.tail = seen.slice(Math.max(0, seen.length - sync.token.length + 1));
       return null;
@@ -546,21 +547,4 @@ export class KernelConnection {
     this.#writing = w.catch(() => {});
     return Promise.all([ready, w]).then(([r]) => r);
   }
-}
-
-/** Where `needle` starts in `hay`, or -1. */
-function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  const first = needle[0];
-  outer: for (
-    let i = hay.indexOf(first);
-    i >= 0;
-    i = hay.indexOf(first, i + 1)
-  ) {
-    if (i + needle.length > hay.length) return -1;
-    for (let j = 1; j < needle.length; j++) {
-      if (hay[i + j] !== needle[j]) continue outer;
-    }
-    return i;
-  }
-  return -1;
 }
