@@ -16,6 +16,7 @@
 
 import type { DockerClient } from "../docker/client.ts";
 import { CPU_PERIOD_US, type KernelSlots } from "./spec.ts";
+import { containerCgroupDir } from "../metering/cgroup.ts";
 
 /** The limits a kernel container runs with. */
 export interface KernelLimits {
@@ -87,7 +88,7 @@ export async function resizeKernel(
   options: ResizeOptions = {},
 ): Promise<void> {
   const root = options.cgroupRoot ?? "/sys/fs/cgroup";
-  const dir = (c: string) => `${root}/${c}/docker/${containerId}`;
+  const dir = (c: string) => containerCgroupDir(containerId, c, root);
   // The last resize's engine update must not land after this one (a reused
   // pool container): one not sent yet is dropped (this one's follows), one
   // under way is waited for.

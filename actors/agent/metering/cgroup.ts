@@ -79,20 +79,50 @@ export function parseEngineStats(stats: Record<string, unknown>): UsageSample {
   };
 }
 
+/** A container's cgroup v1 dir of `controller`: `<root>/<controller>/<parent>/<id>`. */
+export function containerCgroupDir(
+  containerId: string,
+  controller: string,
+  root = "/sys/fs/cgroup",
+  parent = "docker",
+): string {
+  return `${root}/${controller}/${parent}/${containerId}`;
+}
+
 /** Where a container's cgroup v1 files are. */
 export function cgroupPaths(
   containerId: string,
   root = "/sys/fs/cgroup",
   parent = "docker",
 ) {
+  const dir = (c: string) => containerCgroupDir(containerId, c, root, parent);
   return {
-    cpu: `${root}/cpuacct/${parent}/${containerId}/cpuacct.usage`,
-    mem: `${root}/memory/${parent}/${containerId}/memory.usage_in_bytes`,
-    memPeak:
-      `${root}/memory/${parent}/${containerId}/memory.max_usage_in_bytes`,
-    blkio:
-      `${root}/blkio/${parent}/${containerId}/blkio.throttle.io_service_bytes`,
+    cpu: `${dir("cpuacct")}/cpuacct.usage`,
+    mem: `${dir("memory")}/memory.usage_in_bytes`,
+    memPeak: `${dir("memory")}/memory.max_usage_in_bytes`,
+    blkio: `${dir("blkio")}/blkio.throttle.io_service_bytes`,
   };
+}
+
+/**
+ * Zeroes the counters a sample reads (CPU time, memory peak, block I/O),
+ * so a container reused for another session (pool/recycle.ts) meters that
+ * session from zero. Throws where they cannot be written (not root, not
+ * cgroup v1): the container must then not be reused.
+ */
+export async function resetUsageCounters(
+  containerId: string,
+  root?: string,
+): Promise<void> {
+  const p = cgroupPaths(containerId, root);
+  await Promise.all([
+    Deno.writeTextFile(p.cpu, "0"),
+    Deno.writeTextFile(p.memPeak, "0"),
+    Deno.writeTextFile(
+      `${containerCgroupDir(containerId, "blkio", root)}/blkio.reset_stats`,
+      "1",
+    ),
+  ]);
 }
 
 /**

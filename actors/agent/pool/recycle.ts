@@ -28,6 +28,7 @@
 import type { DockerClient } from "../docker/client.ts";
 import type { LaunchedKernel } from "../kernel/launcher.ts";
 import { resetKernelDirs } from "../kernel/workdir.ts";
+import { containerCgroupDir, resetUsageCounters } from "../metering/cgroup.ts";
 
 /** A container that could not be reset (it is destroyed instead). */
 export class ResetFailed extends Error {
@@ -66,11 +67,12 @@ export async function resetKernel(
     throw new ResetFailed("not running");
   }
   k.resetAt = Date.now();
-  const cg = (controller: string, file: string) =>
-    `${root}/${controller}/docker/${k.containerId}/${file}`;
+  const procsFile = `${
+    containerCgroupDir(k.containerId, "pids", root)
+  }/cgroup.procs`;
   Deno.kill(pid, "SIGUSR1");
   await until(deadline, "the init alone in its cgroup", async () => {
-    const procs = (await Deno.readTextFile(cg("pids", "cgroup.procs")))
+    const procs = (await Deno.readTextFile(procsFile))
       .split("\n").filter(Boolean).map(Number);
     return procs.length === 1 && procs[0] === pid;
   });
@@ -88,11 +90,7 @@ export async function resetKernel(
     return true;
   });
   await resetKernelDirs(k.dirs);
-  await Promise.all([
-    Deno.writeTextFile(cg("cpuacct", "cpuacct.usage"), "0"),
-    Deno.writeTextFile(cg("memory", "memory.max_usage_in_bytes"), "0"),
-    Deno.writeTextFile(cg("blkio", "blkio.reset_stats"), "1"),
-  ]);
+  await resetUsageCounters(k.containerId, root);
   const token = randomToken();
   await Deno.writeTextFile(`${k.dirs.work}/${TOKEN_FILE}`, token, {
     createNew: true,

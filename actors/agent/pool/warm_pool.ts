@@ -44,6 +44,7 @@ import { setScratchQuota, writeKernelRecord } from "../kernel/workdir.ts";
 import { poolTargets } from "../../../policies/pool_sizing.ts";
 import { DockerError } from "../docker/errors.ts";
 import { resetKernel, type ResetOptions } from "./recycle.ts";
+import { cgroupPaths } from "../metering/cgroup.ts";
 
 /** Engine memory per container beyond its cgroup (the shim's share, measured: ~4 MiB PSS). */
 export const CONTAINER_OVERHEAD_BYTES = 6 << 20;
@@ -510,9 +511,7 @@ export class WarmPool {
 /** A container's cgroup v1 memory use (bytes), null where it cannot be read. */
 async function cgroupMemory(containerId: string): Promise<number | null> {
   try {
-    const text = await Deno.readTextFile(
-      `/sys/fs/cgroup/memory/docker/${containerId}/memory.usage_in_bytes`,
-    );
+    const text = await Deno.readTextFile(cgroupPaths(containerId).mem);
     const n = Number(text.trim());
     return Number.isFinite(n) ? n : null;
   } catch {
