@@ -96,12 +96,10 @@ async function measure(label: string, options: ClusterOptions) {
     for (let i = 0; i < 50; i++) await streamOnce();
     const ss: number[] = [];
     for (let i = 0; i < STREAMS; i++) ss.push(await streamOnce());
-    streams.set(label, [...(streams.get(label) ?? []), ...ss]);
-    streams.set(`${label}.cold`, [
-      ...(streams.get(`${label}.cold`) ?? []),
-      ...coldStreams,
-    ]);
-    colds.set(label, [...(colds.get(label) ?? []), ...cold]);
+    add(`query${label}`, xs);
+    add(`query${label}.cold`, cold);
+    add(`stream${label}`, ss);
+    add(`stream${label}.cold`, coldStreams);
     console.error(
       `exec${label}: ${SAMPLES} queries, p50 ${
         pct(xs, 0.5).toFixed(1)
@@ -109,44 +107,39 @@ async function measure(label: string, options: ClusterOptions) {
         Math.max(...xs).toFixed(1)
       } ms`,
     );
-    return xs;
   } finally {
     await c.stop();
   }
 }
 
-/** Stream run times per label (and label.cold), gathered by measure(). */
-const streams = new Map<string, number[]>();
-/** The cold query times per label. */
-const colds = new Map<string, number[]>();
+/** Round trips per figure (`query`, `stream`, each `.cold` too, per label), pooled over clusters. */
+const samples = new Map<string, number[]>();
 
-function report(label: string, xs: number[]): void {
-  console.log(`BENCH exec.query_rtt_p50_ms${label} ${pct(xs, 0.5).toFixed(2)}`);
-  console.log(`BENCH exec.query_rtt_p90_ms${label} ${pct(xs, 0.9).toFixed(2)}`);
-  const ss = streams.get(label) ?? [];
-  if (ss.length) {
-    console.log(
-      `BENCH exec.stream_rtt_p50_ms${label} ${pct(ss, 0.5).toFixed(2)}`,
-    );
-  }
-  const cold = colds.get(label) ?? [];
-  const coldStreams = streams.get(`${label}.cold`) ?? [];
-  if (cold.length) {
-    console.log(
-      `BENCH exec.query_rtt_p50_ms${label}.cold ${pct(cold, 0.5).toFixed(2)}`,
-    );
-  }
-  if (coldStreams.length) {
-    console.log(
-      `BENCH exec.stream_rtt_p50_ms${label}.cold ${
-        pct(coldStreams, 0.5).toFixed(2)
-      }`,
-    );
-  }
+function add(figure: string, xs: number[]): void {
+  samples.set(figure, [...(samples.get(figure) ?? []), ...xs]);
+}
+
+function report(label: string): void {
+  const p = (figure: string, q: number) =>
+    pct(samples.get(figure) ?? [], q).toFixed(2);
+  console.log(`BENCH exec.query_rtt_p50_ms${label} ${p(`query${label}`, 0.5)}`);
+  console.log(`BENCH exec.query_rtt_p90_ms${label} ${p(`query${label}`, 0.9)}`);
+  console.log(
+    `BENCH exec.stream_rtt_p50_ms${label} ${p(`stream${label}`, 0.5)}`,
+  );
+  console.log(
+    `BENCH exec.query_rtt_p50_ms${label}.cold ${p(`query${label}.cold`, 0.5)}`,
+  );
+  console.log(
+    `BENCH exec.stream_rtt_p50_ms${label}.cold ${
+      p(`stream${label}.cold`, 0.5)
+    }`,
+  );
 }
 
 if (Deno.env.get("BENCH_OTEL") === "0") {
-  report("", await measure("", {}));
+  await measure("", {});
+  report("");
 } else {
   const sink = await startOtlpSink();
   const traced = {
@@ -154,12 +147,12 @@ if (Deno.env.get("BENCH_OTEL") === "0") {
     agentEnv: sink.env("bai-agent"),
   };
   try {
-    const plain = await measure("", {});
-    const otel = await measure(".otel", traced);
-    otel.push(...await measure(".otel", traced));
-    plain.push(...await measure("", {}));
-    report("", plain);
-    report(".otel", otel);
+    await measure("", {});
+    await measure(".otel", traced);
+    await measure(".otel", traced);
+    await measure("", {});
+    report("");
+    report(".otel");
     console.error(`exec.otel: ${sink.bytes()} bytes of OTLP exported`);
   } finally {
     await sink.close();
