@@ -111,7 +111,7 @@ export function workloads(
       name: "stream",
       n: Math.ceil(n / 3),
       once: async () => {
-        const out = await streamRun(c.endpoint, creds, session);
+        const { out } = await streamRun(c.endpoint, creds, session);
         expect(out === "1\n", out);
       },
     },

@@ -1,20 +1,21 @@
 /**
  * One WebSocket run, as the benches time it: open a signed
  * `/stream/session/{name}/execute`, send the code, read frames until
- * `finished`, close. Resolves with the run's stdout (at `finished`, before
- * the close handshake); rejects on an `error` frame or an early close.
+ * `finished`, close. Resolves with the run's stdout and when `finished`
+ * came (`performance.now()`, so a timing leaves the close out); rejects on
+ * an `error` frame or an early close.
  *
  * @module
  */
 import { openSignedSocket } from "../../routes/cli/sign.ts";
 
-/** The stdout of one streamed run of `code` in session `name`. */
+/** The stdout of one streamed run of `code` in session `name`, and when it finished. */
 export async function streamRun(
   endpoint: string,
   creds: Parameters<typeof openSignedSocket>[1],
   name: string,
   code = "print(1)",
-): Promise<string> {
+): Promise<{ out: string; finishedAt: number }> {
   const ws = await openSignedSocket(
     endpoint,
     creds,
@@ -33,7 +34,8 @@ export async function streamRun(
     ws.onclose = () => reject(new Error("closed before finished"));
     ws.send(JSON.stringify({ code, mode: "query" }));
   });
+  const finishedAt = performance.now();
   ws.onclose = null;
   ws.close();
-  return out;
+  return { out, finishedAt };
 }

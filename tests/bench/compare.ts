@@ -219,8 +219,8 @@ try {
     };
     const stream = async () => {
       const t = performance.now();
-      const out = await streamRun(c.endpoint, kp, "cmp-warm");
-      const ms = performance.now() - t;
+      const { out, finishedAt } = await streamRun(c.endpoint, kp, "cmp-warm");
+      const ms = finishedAt - t;
       if (out !== "1\n") throw new Error(`stream: ${out}`);
       return ms;
     };

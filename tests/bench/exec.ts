@@ -85,8 +85,8 @@ async function measure(label: string, options: ClusterOptions) {
     conn.close();
     const streamOnce = async (): Promise<number> => {
       const t = performance.now();
-      const out = await streamRun(c.endpoint, kp, "bench-exec");
-      const ms = performance.now() - t;
+      const { out, finishedAt } = await streamRun(c.endpoint, kp, "bench-exec");
+      const ms = finishedAt - t;
       if (out !== "1\n") throw new Error(`unexpected stream ${out}`);
       return ms;
     };
