@@ -131,6 +131,7 @@ export const SYSTEM_DIRS = [
   "/lib",
   "/lib64",
   "/opt/kernel",
+  "/run/bai", // the runner protocol's socket (actors/agent/kernel/lane.ts)
 ] as const;
 
 /** Where kernels see `/home/work`. */

@@ -198,11 +198,22 @@ Deno.test({
     await t.step(
       "half a frame left on the protocol stream is skipped",
       async () => {
-        // fd 4: the runner's protocol stdout (after stdin's dup, fd 3). The
-        // run's own answer is swallowed by the half frame: it never ends.
-        const hostile = b.connection.exec(
-          "import os, struct\nos.write(4, struct.pack('>I', 4096) + b'{\"ev\":\"ready\"')\nprint('x')",
-        );
+        // The runner's protocol out is its socket on the lane
+        // (kernel/lane.ts); fd 4, its copy of the container's stdout, is
+        // where it was before and where it falls back to: half a frame on
+        // both. The run's own answer is swallowed by the one on the
+        // socket: it never ends.
+        const hostile = b.connection.exec([
+          "import os, struct",
+          "half = struct.pack('>I', 4096) + b'{\"ev\":\"ready\"'",
+          "os.write(4, half)",
+          "for f in sorted(map(int, os.listdir('/proc/self/fd'))):",
+          "    try: kind = os.readlink('/proc/self/fd/%d' % f)",
+          "    except OSError: continue  # listdir's own",
+          "    if kind.startswith('socket:'): lane = f",
+          "os.write(lane, half)",
+          "print('x')",
+        ].join("\n"));
         hostile.done.catch(() => undefined);
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(await end(b), true, `reset: ${errors.join("; ")}`);

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { eventually } from "./support/eventually.ts";
 import { quotaVolumesMissing } from "./support/quota_volumes.ts";
+import { kernelDirs } from "../actors/agent/kernel/workdir.ts";
 
 const IMAGE = "bai/python:3.11-bookworm";
 const MiB = 2 ** 20;
@@ -188,10 +189,14 @@ Deno.test({
         (await run(c, "pool-b", LIMITS)).stdout.trim(),
         [768 * MiB, 768 * MiB, 200_000, 100_000, 256].join(" "),
       );
-      // The only host path inside is B's own work dir.
+      // The only host paths inside are B's own work dir and, read-only,
+      // the dir of its runner's socket (kernel/lane.ts).
       const info = await inspect(recB!.rec.containerId);
+      const key = recB!.dir.split("/").pop()!;
+      const dataDir = recB!.dir.slice(0, -`/kernels/${key}`.length);
       assert.deepEqual(info.HostConfig.Binds, [
         `${recB!.dir}/work:/home/work:rw`,
+        `${kernelDirs(dataDir, key).lane}:/run/bai:ro`,
       ]);
       if (!reused) { // A's container and dir are gone
         assert.equal(

@@ -26,15 +26,50 @@ EVENT_CHARS = 32 * 1024
 class Channel:
     """Writes length-prefixed JSON frames to the agent."""
 
-    def __init__(self, raw, diag):
+    def __init__(self, raw, diag, fallback=None):
         self._raw = raw
+        # Where frames go when `raw` fails (the lane's socket ended: stdout).
+        self._fallback = fallback
         self._lock = threading.Lock()
         self.diag = diag
 
     def send(self, obj):
         body = json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace")
+        frame = struct.pack(">I", len(body)) + body
         with self._lock:
-            self._raw.write(struct.pack(">I", len(body)) + body)
+            try:
+                _write_all(self._raw, frame)
+            except OSError:
+                if self._fallback is None:
+                    raise
+                self._use_fallback()
+                _write_all(self._raw, frame)
+
+    def write_raw(self, data):
+        """Bytes outside any frame (a reset's token, bai_init.py)."""
+        with self._lock:
+            _write_all(self._raw, data)
+
+    def fall_back(self):
+        """From now on frames go to the fallback (bai_lane.py)."""
+        with self._lock:
+            if self._fallback is not None:
+                self._use_fallback()
+
+    def _use_fallback(self):
+        old, self._raw, self._fallback = self._raw, self._fallback, None
+        try:
+            old.close()
+        except OSError:
+            pass
+
+
+def _write_all(raw, data):
+    # A raw write may be short (a signal such as an interrupt's SIGINT
+    # landing mid-write); a frame must never be.
+    view = memoryview(data)
+    while view:
+        view = view[raw.write(view):]
 
 
 class Run:

@@ -35,6 +35,7 @@ import bai_batch  # noqa: E402
 import bai_chan  # noqa: E402
 import bai_files  # noqa: E402
 import bai_guard  # noqa: E402
+import bai_lane  # noqa: E402
 
 HOME = os.environ.get("HOME", "/home/work")
 DRIVER_CONF = os.environ.get("BAI_DRIVER_CONF", "/opt/kernel/driver.json")
@@ -118,15 +119,22 @@ def main(token=None, supervised=False):
     except OSError:
         pass
 
+    # The protocol on the agent's socket when it offers one (bai_lane.py),
+    # with stdio to fall back on.
+    lane_fd = bai_lane.connect()
+    if lane_fd is None:
+        chan = Channel(proto_out, diag)
+    else:
+        chan = Channel(os.fdopen(os.dup(lane_fd), "wb", buffering=0), diag, fallback=proto_out)
+        proto_in = bai_lane.Lane(lane_fd, proto_in, chan)
     if token is not None:
         # A reset container: our token first, so the agent skips whatever a
-        # previous runner wrote before it; then stdin from the agent's token.
-        proto_out.write(token)
+        # previous runner wrote before it; then input from the agent's token.
+        chan.write_raw(token)
         try:
             proto_in = _AfterToken(proto_in, token)
-        except EOFError:
+        except (EOFError, bai_lane.Switched):
             return
-    chan = Channel(proto_out, diag)
     driver = load_driver(chan)
     try:
         apps = bai_apps.load()
@@ -141,35 +149,45 @@ def main(token=None, supervised=False):
     def reader():
         try:
             while True:
-                head = proto_in.read(4)
-                if not head:
-                    break
-                while len(head) < 4:
-                    more = proto_in.read(4 - len(head))
-                    if not more:
-                        raise EOFError
-                    head += more
-                (n,) = struct.unpack(">I", head)
-                if n > 16 * 1024 * 1024:
-                    diag.write("runner: frame of %d bytes exceeds 16 MiB\n" % n)
-                    os._exit(2)
-                body = b""
-                while len(body) < n:
-                    chunk = proto_in.read(n - len(body))
-                    if not chunk:
-                        raise EOFError
-                    body += chunk
                 try:
-                    msg = json.loads(body.decode("utf-8"))
-                except ValueError as e:
-                    diag.write("runner: bad frame: %s\n" % e)
-                    continue
-                handle(msg)
+                    msg = read_frame()
+                except bai_lane.Switched:
+                    continue  # now on stdin, at a frame's start
+                if msg is None:
+                    break
+                if msg is not False:
+                    handle(msg)
         except EOFError:
             pass
         except Exception as e:  # pragma: no cover - diagnostics only
             diag.write("runner: reader failed: %r\n" % e)
         jobs.put(None)
+
+    def read_frame():
+        """The next frame's message; None at EOF, False for a bad frame (skipped)."""
+        head = proto_in.read(4)
+        if not head:
+            return None
+        while len(head) < 4:
+            more = proto_in.read(4 - len(head))
+            if not more:
+                raise EOFError
+            head += more
+        (n,) = struct.unpack(">I", head)
+        if n > 16 * 1024 * 1024:
+            diag.write("runner: frame of %d bytes exceeds 16 MiB\n" % n)
+            os._exit(2)
+        body = b""
+        while len(body) < n:
+            chunk = proto_in.read(n - len(body))
+            if not chunk:
+                raise EOFError
+            body += chunk
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            diag.write("runner: bad frame: %s\n" % e)
+            return False
 
     def handle(msg):
         op = msg.get("op")

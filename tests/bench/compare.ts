@@ -227,15 +227,18 @@ try {
     // A running manager (V8 optimises after some thousands of calls), as
     // the Jupyter kernel is warm (CPython does not optimise further).
     for (let i = 0; i < 1000; i++) await query();
-    for (let i = 0; i < 50; i++) await stream();
+    for (let i = 0; i < 1000; i++) await stream();
     const jx: number[] = [];
     const qx: number[] = [];
     const sx: number[] = [];
+    // Turns of the same length for every side: the first request after
+    // another side's turn finds cold caches and sleeping cores (~2–3× a
+    // warm one here), and a side with shorter turns pays that more often.
     const turn = 25;
     for (let done = 0; done < RUNS; done += turn) {
       jx.push(...await j.runs(turn));
       for (let i = 0; i < turn; i++) qx.push(await query());
-      for (let i = 0; i < turn / 5; i++) sx.push(await stream());
+      for (let i = 0; i < turn; i++) sx.push(await stream());
     }
     await j.close();
     const jp = p50(jx);

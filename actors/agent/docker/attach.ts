@@ -32,6 +32,14 @@ export interface AttachedStream {
   closeWrite(): Promise<void>;
   /** Closes the connection; idempotent. */
   close(): void;
+  /**
+   * A stream that carries the protocol beside the stdio (kernel/lane.ts):
+   * the runner is being replaced (a reset), so its connection is dropped
+   * and the next runner's is taken.
+   */
+  nextRunner?(): void;
+  /** True while the protocol runs on such a socket (false or absent: on the stdio). */
+  readonly onSocket?: boolean;
 }
 
 const CRLF2 = new Uint8Array([13, 10, 13, 10]);

@@ -181,6 +181,11 @@ export class KernelConnection {
     return conn;
   }
 
+  /** Whether the runner's frames go over its lane socket (lane.ts) rather than the attached stdio. */
+  get onLane(): boolean {
+    return this.#stream.onSocket === true;
+  }
+
   /** Whether the stream has ended. */
   get isDead(): boolean {
     return this.#dead !== null;
@@ -540,6 +545,7 @@ export class KernelConnection {
     if (this.#dead) return Promise.reject(this.#dead);
     this.#failAll(new KernelDiedError("kernel reset"));
     this.#sync = { token, tail: new Uint8Array(0) };
+    this.#stream.nextRunner?.();
     const ready = new Promise<ReadyEvent>((resolve, reject) =>
       this.#readyWaiter = { resolve, reject }
     ).then((r) => (this.ready = r));

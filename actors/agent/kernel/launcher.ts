@@ -1,7 +1,8 @@
 /**
  * Turns a spec into a running, attached, ready kernel and back into nothing:
- * create (hardened spec) → attach (before start, so `ready` is not missed)
- * → start → wait for `ready`. Any failure on the way removes the container.
+ * listen on the kernel's lane socket (lane.ts) → create (hardened spec) →
+ * attach (before start, so `ready` is not missed) → start → wait for
+ * `ready`, on the lane or, from a runner without it, on stdout. Any failure on the way removes the container.
  * `destroy` reports how the container ended, including OOM kills.
  */
 import { DockerError } from "../docker/errors.ts";
@@ -11,6 +12,7 @@ import {
   KernelConnection,
   type KernelConnectionOptions,
 } from "./connection.ts";
+import { listenLane, SocketLane } from "./lane.ts";
 import {
   type KernelDirs,
   prepareKernelDirs,
@@ -24,6 +26,8 @@ export interface KernelLauncherOptions {
   agentId: string;
   /** Passed to every {@linkcode KernelConnection.open}. */
   connection?: KernelConnectionOptions;
+  /** The runner protocol on a unix socket (lane.ts), not the attached stdio. @default true */
+  lane?: boolean;
 }
 
 /** What {@linkcode KernelLauncher.launch} takes: the spec minus what the launcher fills in. */
@@ -69,15 +73,20 @@ export class KernelLauncher {
     const dirs = await prepareKernelDirs(this.options.dataDir, key, {
       quotaBytes: input.quotaBytes,
     });
-    const body = buildContainerSpec({
-      ...input,
-      workDir: dirs.work,
-      agentId: this.options.agentId,
-    });
+    let lane: Deno.UnixListener | null = null;
     let id: string | null = null;
     try {
+      if (this.options.lane !== false) lane = await listenLane(dirs.lane);
+      const body = buildContainerSpec({
+        ...input,
+        workDir: dirs.work,
+        agentId: this.options.agentId,
+        laneDir: lane ? dirs.lane : undefined,
+      });
       id = await this.docker.createContainer(body);
-      const stream = await this.docker.attach(id);
+      const attached = await this.docker.attach(id);
+      const stream = lane ? new SocketLane(attached, lane) : attached;
+      lane = null; // the stream closes it now
       try {
         await this.docker.startContainer(id);
       } catch (e) {
@@ -96,6 +105,7 @@ export class KernelLauncher {
         readyAt: Date.now(),
       };
     } catch (e) {
+      lane?.close();
       if (id) {
         await this.docker.removeContainer(id, { force: true }).catch(() => {});
       }

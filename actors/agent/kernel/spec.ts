@@ -13,6 +13,7 @@
  */
 
 import { KERNEL_WORK_DIR, SYSTEM_DIRS } from "../../../policies/vfolder.ts";
+import { LANE_MOUNT, LANE_SOCKET } from "./lane.ts";
 
 /** Label keys the agent sets and filters on. */
 export const LABELS = {
@@ -67,6 +68,12 @@ export interface KernelSpecInput {
   cmd?: string[];
   /** Inline seccomp JSON; @default the engine's default profile. */
   seccompProfile?: string;
+  /**
+   * Host dir of the runner protocol's socket (lane.ts), mounted read-only
+   * at /run/bai and named to the runner in `BAI_LANE`; without it the
+   * protocol runs on the attached stdio.
+   */
+  laneDir?: string;
 }
 
 /** A mount or slot value the hardened spec refuses. */
@@ -111,6 +118,7 @@ export function buildContainerSpec(
     );
   }
   const binds = [`${input.workDir}:${WORK_DIR}:rw`];
+  if (input.laneDir) binds.push(`${input.laneDir}:${LANE_MOUNT}:ro`);
   for (const m of input.mounts ?? []) {
     const target = m.containerPath.replace(/\/+$/, "") || "/";
     if (
@@ -138,6 +146,7 @@ export function buildContainerSpec(
     ...input.environ,
   };
   if (gpuCount > 0) env.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
+  if (input.laneDir) env.BAI_LANE = `${LANE_MOUNT}/${LANE_SOCKET}`;
   const labels: Record<string, string> = {
     [LABELS.agentId]: input.agentId,
     ...input.labels,

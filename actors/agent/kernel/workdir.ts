@@ -3,6 +3,10 @@
  *
  *     <dataDir>/kernels/<key>/work         bind-mounted at /home/work (uid 1000)
  *     <dataDir>/kernels/<key>/kernel.json  the agent's record (NOT mounted)
+ *     <dataDir>/lanes/<hash of key>/       the runner's socket, mounted
+ *                                          read-only at /run/bai (lane.ts;
+ *                                          short: a socket's path is at
+ *                                          most 107 bytes)
  *
  * `key` is the kernel id, or `pool-<uuid>` for a warm-pool container whose
  * identity is only known when it is taken; the record file is then written
@@ -23,6 +27,8 @@ export interface KernelDirs {
   root: string;
   work: string;
   record: string;
+  /** Holds the runner protocol's socket (kernel/lane.ts). */
+  lane: string;
 }
 
 /** The uid/gid the container runs as (spec.ts `User`). */
@@ -34,7 +40,25 @@ export function kernelDirs(dataDir: string, key: string): KernelDirs {
     throw new Error(`bad kernel dir key: ${key}`);
   }
   const root = `${dataDir.replace(/\/+$/, "")}/kernels/${key}`;
-  return { key, root, work: `${root}/work`, record: `${root}/kernel.json` };
+  return {
+    key,
+    root,
+    work: `${root}/work`,
+    record: `${root}/kernel.json`,
+    lane: `${dataDir.replace(/\/+$/, "")}/lanes/${shortHash(key)}`,
+  };
+}
+
+/** 64 bits of FNV-1a (two 32-bit lanes) of `s`, hex: a short, stable dir name. */
+function shortHash(s: string): string {
+  let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") +
+    (b >>> 0).toString(16).padStart(8, "0");
 }
 
 /** Scratch quota volumes by their root (`<dataDir>/kernels`). */
@@ -165,6 +189,9 @@ export async function resetKernelDirs(dirs: KernelDirs): Promise<void> {
 
 /** Removes the kernel's host dirs (after the container is gone), quota dir included. */
 export async function removeKernelDirs(dirs: KernelDirs): Promise<void> {
+  await Deno.remove(dirs.lane, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
   const s = scratchOf(dirs);
   if (s) return await s.volume.remove(dirs.key);
   await Deno.remove(dirs.root, { recursive: true }).catch((e) => {
