@@ -106,7 +106,7 @@ export function hopTable(all: Figures[]): string {
     "agent",
     "client−manager (HTTP, auth, session)",
     "manager−agent (cluster, agent)",
-    "agent (docker attach, runner)",
+    "agent (runner lane or attach, runner)",
   ], rows);
 }
 
