@@ -15,6 +15,7 @@ import {
   startEmbeddedPostgres,
 } from "../actors/manager/store/mod.ts";
 import { takeOverCluster } from "../actors/manager/store/_orphans.ts";
+import { processExists as alive } from "../actors/manager/store/_os.ts";
 import { assert, assertEquals } from "../actors/manager/store/_testing.ts";
 
 const quiet = () => {};
@@ -46,15 +47,6 @@ async function startOwner(dataDir: string) {
   return { proc, port: Number(port), postmaster: Number(pid) };
 }
 
-const alive = (pid: number) => {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 Deno.test({
   name:
     "embedded postgres: kill -9 of its manager, then a new start at once takes over (same port, data kept)",
@@ -79,7 +71,10 @@ Deno.test({
           } ms after the kill`,
         );
         assertEquals(pg.port, owner.port);
-        assert(!alive(owner.postmaster) || owner.postmaster === pg.pid);
+        assert(
+          !alive(owner.postmaster) || owner.postmaster === pg.pid,
+          `the dead manager's postmaster ${owner.postmaster} still runs beside ${pg.pid}`,
+        );
         const sql = postgres(pg.url, { onnotice: quiet });
         assertEquals((await sql`select v from kept`).map((r) => r.v), [
           "before the kill",
@@ -238,5 +233,36 @@ Deno.test("store failures: NUL and out-of-range values are invalid input, a stop
     await sql.end({ timeout: 1 }).catch(() => {});
     await pg.stop();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("embedded postgres: a zombie is no running process (an orphan's may wait long for its reaper)", async () => {
+  // The parent never waits: its child stays a zombie while it sleeps.
+  const parent = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)",
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  const zombie = Number((await reader.read()).value);
+  reader.releaseLock();
+  try {
+    assert(await Deno.stat(`/proc/${zombie}`).then(() => true), "in /proc");
+    let state = "";
+    for (let i = 0; i < 100 && state !== "Z"; i++) {
+      const stat = await Deno.readTextFile(`/proc/${zombie}/stat`);
+      state = stat[stat.lastIndexOf(")") + 2];
+      if (state !== "Z") await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(state, "Z");
+    assertEquals(alive(zombie), false);
+    assertEquals(alive(parent.pid), true);
+  } finally {
+    parent.kill("SIGKILL");
+    await parent.status;
+    await parent.stdout.cancel().catch(() => {});
   }
 });

@@ -286,6 +286,12 @@ export class DockerKernelHost implements KernelHost {
 
   async adopt(): Promise<LaunchedKernel[]> {
     const adopted: LaunchedKernel[] = [];
+    // The last run's lane sockets (kernel/lane.ts): no listener outlives
+    // its agent, and the runners it left are back on their stdio.
+    await Deno.remove(`${this.opts.dataDir}/lanes`, { recursive: true })
+      .catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
     const containers = await this.#docker.listContainers({
       labels: { [LABELS.agentId]: this.opts.agentId },
       all: true,

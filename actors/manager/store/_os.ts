@@ -114,11 +114,15 @@ export async function chownTree(
   if (r.code !== 0) throw new Error(`chown ${path} failed: ${r.stderr.trim()}`);
 }
 
-/** Whether a process with this pid exists (signal 0 semantics, via /proc). */
+/**
+ * Whether a process with this pid runs (via /proc). A zombie does not: it
+ * holds no port, file or shared memory, and an orphan's zombie lasts as
+ * long as the host's init takes to reap it (seconds on some machines).
+ */
 export function processExists(pid: number): boolean {
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
   } catch {
     return false;
   }
