@@ -165,12 +165,11 @@ Deno.test({
         console.log(
           `disk full: ${JSON.stringify(seen)} ${JSON.stringify(upProblem)}`,
         );
-        // The runner reports the full disk as a refused write (a 4xx naming
-        // it) until its error frames carry the errno (see the issue note);
-        // never a 500.
-        assert(
-          up.status < 500 || up.status === 503 || up.status === 507,
-          `upload answered ${up.status}: ${JSON.stringify(upProblem)}`,
+        // The runner's refusal names the OS error: a full disk is 507.
+        assertEquals(up.status, 507, JSON.stringify(upProblem));
+        assertEquals(
+          upProblem.type,
+          "https://api.backend.ai/probs/insufficient-storage",
         );
         assert(refused > 0, "the full disk was met by some create");
         // What is running and stored still answers.

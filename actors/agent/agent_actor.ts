@@ -25,6 +25,7 @@ import type {
 } from "../protocol/manager.ts";
 import { AgentMsg } from "../protocol/agent.ts";
 import { KernelActor } from "./kernel_actor.ts";
+import { KernelRequestError } from "./kernel/errors.ts";
 import type { KernelHost, LaunchedKernel } from "./kernel_host.ts";
 import { containerSpan, createSpan } from "./telemetry.ts";
 import { pausedSlots } from "../../policies/cost/idle_pause.ts";
@@ -98,10 +99,8 @@ export class AgentActor extends Actor<AgentMsg | AgentInternalMsg> {
   override supervisorStrategy(): SupervisorStrategy {
     return {
       kind: "one_for_one",
-      decide: (err) =>
-        err instanceof Error && err.name === "KernelRequestError"
-          ? "resume"
-          : "stop",
+      // A full disk (KernelStorageFullError) is such a refusal too.
+      decide: (err) => err instanceof KernelRequestError ? "resume" : "stop",
     };
   }
 

@@ -27,6 +27,7 @@ export class KernelActor
   extends Actor<KernelMsg | { type: "runner-died"; reason: string }> {
   #runs = new Map<string, KernelRun>();
   #channels!: ChannelRelay;
+  #forgetClosed?: () => void;
 
   constructor(
     readonly kernelId: string,
@@ -46,12 +47,14 @@ export class KernelActor
       (address) => this.ctx.system.refFor(address),
     );
     const self = this.ctx.self;
-    this.conn.closed.then((err) =>
+    this.#forgetClosed = this.conn.onClosed((err) =>
       self.tell({ type: "runner-died", reason: err.message })
     );
   }
 
   override postStop(): void {
+    // A pool container outlives this session: nothing of it may stay.
+    this.#forgetClosed?.();
     // Destroyed (or restarted) by the agent: its terminals and app streams end with it.
     this.#channels?.endAll(`kernel ${this.kernelId} ended`);
     this.conn.close();

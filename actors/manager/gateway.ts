@@ -81,6 +81,12 @@ export function createGatewayDeps(w: GatewayWiring): GatewayDeps {
     try {
       return await s.ask<T>({ type: "kernel", msg }, { timeoutMs: 45_000 });
     } catch (err) {
+      if (err instanceof Error && err.name === "KernelStorageFullError") {
+        throw new DomainError(
+          "insufficient-storage",
+          `The session's disk is full: ${err.message}`,
+        );
+      }
       if (isKernelRequestError(err)) {
         throw new DomainError(refused, err.message);
       }

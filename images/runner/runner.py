@@ -17,6 +17,7 @@ Batch mode (clean/build/exec shell commands) is shared by all drivers.
 """
 
 import base64
+import errno
 import json
 import os
 import queue
@@ -242,7 +243,11 @@ def main(token=None, supervised=False):
             else:
                 chan.send({"ev": "error", "id": mid, "msg": "unknown op: %r" % op})
         except (OSError, ValueError, KeyError, TypeError, bai_chan.ChannelError) as e:
-            chan.send({"ev": "error", "id": mid, "msg": str(e)})
+            frame = {"ev": "error", "id": mid, "msg": str(e)}
+            # The agent tells a full disk (ENOSPC, EDQUOT) from a bad request.
+            if isinstance(e, OSError) and e.errno in errno.errorcode:
+                frame["errno"] = errno.errorcode[e.errno]
+            chan.send(frame)
 
     ready = {"ev": "ready", "lang": driver.lang, "version": driver.version(), "modes": ["query", "batch"]}
     if supervised:

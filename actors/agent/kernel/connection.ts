@@ -20,6 +20,8 @@ import {
   KernelDiedError,
   KernelReadyTimeoutError,
   KernelRequestError,
+  KernelStorageFullError,
+  STORAGE_FULL_ERRNOS,
 } from "./errors.ts";
 import { KernelRun } from "./run.ts";
 import { indexOfBytes } from "../../protocol/bytes.ts";
@@ -87,6 +89,7 @@ export class KernelConnection {
   #writing: Promise<void> = Promise.resolve();
   #dead: KernelDiedError | null = null;
   #onClosed!: (e: KernelDiedError) => void;
+  #closedListeners = new Set<(e: KernelDiedError) => void>();
   #readyWaiter:
     | { resolve: (r: ReadyEvent) => void; reject: (e: Error) => void }
     | null = null;
@@ -275,8 +278,13 @@ export class KernelConnection {
         );
       }
     }
-    if (ev.ev === "error") p.reject(new KernelRequestError(p.op, ev.msg));
-    else p.resolve(ev);
+    if (ev.ev === "error") {
+      p.reject(
+        STORAGE_FULL_ERRNOS.has(ev.errno ?? "")
+          ? new KernelStorageFullError(p.op, ev.msg)
+          : new KernelRequestError(p.op, ev.msg),
+      );
+    } else p.resolve(ev);
   }
 
   /**
@@ -304,6 +312,26 @@ export class KernelConnection {
     this.#failAll(e);
     this.#stream.close();
     this.#onClosed(e);
+    const listeners = [...this.#closedListeners];
+    this.#closedListeners.clear();
+    queueMicrotask(() => {
+      for (const fn of listeners) fn(e);
+    });
+  }
+
+  /**
+   * Calls `fn` once the stream has ended (soon, if it has). Returns what
+   * forgets it: a container that serves session after session (the warm
+   * pool's reuse) would otherwise keep every past session's listener.
+   */
+  onClosed(fn: (e: KernelDiedError) => void): () => void {
+    const dead = this.#dead;
+    if (dead) {
+      queueMicrotask(() => fn(dead));
+      return () => {};
+    }
+    this.#closedListeners.add(fn);
+    return () => this.#closedListeners.delete(fn);
   }
 
   /** Fails every request, run and channel in flight with `e`. */

@@ -6,6 +6,7 @@ import {
   KernelDiedError,
   KernelReadyTimeoutError,
   KernelRequestError,
+  KernelStorageFullError,
 } from "./errors.ts";
 import { encodeFrame, FrameDecoder } from "./protocol.ts";
 
@@ -262,4 +263,39 @@ Deno.test("connection: channels get their frames from the first byte; credit bou
     "b data hello",
     "b closed runner stream ended (EOF)",
   ]);
+});
+
+Deno.test("connection: onClosed listeners hear the end once; a forgotten one does not; a late one soon", async () => {
+  const s = new FakeStream(() => {});
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  const heard: string[] = [];
+  c.onClosed((e) => heard.push(`a:${e.message}`));
+  const forget = c.onClosed(() => heard.push("b"));
+  forget();
+  s.eof();
+  await c.closed;
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(heard, ["a:runner stream ended (EOF)"]);
+  const late = await new Promise<KernelDiedError>((r) => c.onClosed(r));
+  assert.ok(late instanceof KernelDiedError);
+  assert.deepEqual(heard.length, 1);
+});
+
+Deno.test("connection: a refusal naming ENOSPC or EDQUOT is a full disk, any other a refused request", async () => {
+  const s = new FakeStream((m, s) => {
+    const errno = { "full.bin": "ENOSPC", "quota.bin": "EDQUOT" }[
+      m.path as string
+    ];
+    s.emit({ ev: "error", id: m.id, msg: "no", ...(errno ? { errno } : {}) });
+  });
+  s.emit(READY);
+  const c = await KernelConnection.open(s);
+  const data = new Uint8Array([1]);
+  await assert.rejects(c.put("full.bin", data), KernelStorageFullError);
+  await assert.rejects(c.put("quota.bin", data), KernelStorageFullError);
+  const other = await c.put("bad/../path", data).catch((e) => e);
+  assert.ok(other instanceof KernelRequestError);
+  assert.equal(other.name, "KernelRequestError");
+  c.close();
 });

@@ -13,6 +13,17 @@ export class KernelRequestError extends Error {
   }
 }
 
+/** The runner could not write: the kernel's disk or its quota is full (ENOSPC, EDQUOT). */
+export class KernelStorageFullError extends KernelRequestError {
+  override name = "KernelStorageFullError";
+}
+
+/** The OS errors that say the disk or its quota is full. */
+export const STORAGE_FULL_ERRNOS: ReadonlySet<string> = new Set([
+  "ENOSPC",
+  "EDQUOT",
+]);
+
 /** The runner did not send `ready` in time. */
 export class KernelReadyTimeoutError extends Error {
   override name = "KernelReadyTimeoutError";

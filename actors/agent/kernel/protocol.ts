@@ -150,6 +150,8 @@ export const ErrorEvent = z.object({
   ev: z.literal("error"),
   id: id.nullable().optional(),
   msg: z.string(),
+  /** The OS error's symbolic name when an OS call failed (`ENOSPC`, `EDQUOT`, ...). */
+  errno: z.string().max(32).optional(),
 });
 
 const chan = z.string();

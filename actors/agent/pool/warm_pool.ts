@@ -102,6 +102,8 @@ export interface TakeOptions {
 interface Idle {
   kernel: LaunchedKernel;
   limits: KernelLimits;
+  /** Forgets the eviction on the container's death (it was taken). */
+  forget?: () => void;
 }
 
 /**
@@ -227,6 +229,7 @@ export class WarmPool {
     if (idle && list!.length > 0 && this.#recycles) this.#kickSoon();
     else this.#kick();
     if (!idle) return null;
+    idle.forget?.();
     const k = idle.kernel;
     try {
       const to = { cpu: slots.cpu, mem: slots.mem, pids: idle.limits.pids };
@@ -301,7 +304,7 @@ export class WarmPool {
     const idle: Idle = { kernel: k, limits };
     list.push(idle);
     this.#idle.set(k.image, list);
-    k.connection.closed.then(() => this.#evict(k.image, idle));
+    idle.forget = k.connection.onClosed(() => this.#evict(k.image, idle));
     return true;
   }
 
@@ -458,7 +461,7 @@ export class WarmPool {
     };
     list.push(idle);
     this.#idle.set(image, list);
-    k.connection.closed.then(() => this.#evict(image, idle));
+    idle.forget = k.connection.onClosed(() => this.#evict(image, idle));
     this.#measure(image, k.containerId);
   }
 

@@ -76,7 +76,7 @@ export const PROBLEMS = {
   },
   "insufficient-storage": {
     status: 507,
-    title: "The manager's storage is full.",
+    title: "Not enough storage to complete the request.",
   },
   // Backend.AI's answer of the legacy `/admin/graphql` to a failed query.
   "graphql-error": { status: 400, title: "GraphQL-generated error." },
