@@ -63,18 +63,22 @@ async function tabWithin(
 ): Promise<boolean> {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press("Tab");
-    const focused = await page.evaluate<string>(`(() => {
-      const el = document.activeElement;
-      if (!el) return "";
-      const label = el.id
-        ? document.querySelector('label[for="' + el.id + '"]')?.textContent
-        : null;
-      return (label ?? el.getAttribute("aria-label") ?? el.textContent ?? "")
-        .trim();
-    })()`);
-    if (focused === name) return true;
+    if ((await focusedName(page)) === name) return true;
   }
   return false;
+}
+
+/** The accessible name of what has the keyboard focus ("" for none). */
+function focusedName(page: Page): Promise<string> {
+  return page.evaluate<string>(`(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return "";
+    const label = el.id
+      ? document.querySelector('label[for="' + el.id + '"]')?.textContent
+      : null;
+    return (label ?? el.getAttribute("aria-label") ?? el.textContent ?? "")
+      .trim();
+  })()`);
 }
 
 Deno.test({
@@ -248,6 +252,28 @@ Deno.test({
           );
           assertEquals(res.status(), 200);
           assertMatch(res.headers()["content-type"], /javascript/);
+        },
+      );
+
+      await t.step(
+        "a status change reloads the session page with the keyboard focus where it was",
+        async () => {
+          await page.goto(`${cluster.endpoint}/ui/jobs/${sessionId}`);
+          await tabTo(page, "Logs");
+          for (const action of ["suspend", "resume"]) {
+            const reloaded = page.waitForEvent("load", { timeout: 30_000 });
+            await cluster.json(
+              "POST",
+              `/x/session/${sessionId}/${action}`,
+              {},
+              user,
+            );
+            await reloaded;
+            await eventually(
+              `the focus back on Logs after ${action}`,
+              async () => (await focusedName(page)) === "Logs" || undefined,
+            );
+          }
         },
       );
 

@@ -73,6 +73,45 @@ async function refreshPanel(url, id) {
   if (fresh && old) replaceKeepingFocus(old, fresh);
 }
 
+const FOCUSABLE = "a[href], button, input, select, textarea";
+const FOCUS_KEY = "bai:focus";
+const labelOf = (el) =>
+  (el.getAttribute("aria-label") || el.textContent || "").trim();
+
+/**
+ * Reloads the page; the control with the keyboard focus gets it back
+ * after (by its label, else by its place: a Pause button that became
+ * Resume), so a keyboard user does not start over from the top.
+ */
+function reloadKeepingFocus() {
+  const all = [...document.querySelectorAll(FOCUSABLE)];
+  const index = all.indexOf(document.activeElement);
+  try {
+    if (index >= 0) {
+      sessionStorage.setItem(
+        FOCUS_KEY,
+        JSON.stringify({
+          path: location.pathname,
+          label: labelOf(document.activeElement),
+          index,
+        }),
+      );
+    }
+  } catch { /* no storage: the reload starts at the top */ }
+  location.reload();
+}
+
+function restoreFocus() {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(FOCUS_KEY) || "null");
+    sessionStorage.removeItem(FOCUS_KEY);
+  } catch { /* no storage, or not ours */ }
+  if (!saved || saved.path !== location.pathname) return;
+  const all = [...document.querySelectorAll(FOCUSABLE)];
+  (all.find((el) => labelOf(el) === saved.label) ?? all[saved.index])?.focus();
+}
+
 /** The session page: swap its facts; a change to or from RUNNING changes the controls, so reload. */
 async function refreshJob(sessionId) {
   const frag = await fetchFragment(
@@ -85,7 +124,7 @@ async function refreshJob(sessionId) {
   const now = fresh.dataset.status;
   const ended = fresh.dataset.ended === "1";
   if (was !== now && (was === "RUNNING" || now === "RUNNING" || ended)) {
-    location.reload();
+    reloadKeepingFocus();
   } else replaceKeepingFocus(old, fresh);
 }
 
@@ -156,4 +195,5 @@ function connect() {
   es.addEventListener("cost", (e) => onCost(JSON.parse(e.data)));
 }
 
+restoreFocus();
 connect();
