@@ -539,6 +539,17 @@ Deno.test({
             );
             return h.allowed.includes("local") ? true : undefined;
           }, 60_000);
+          // And the agent (the session's terminal later needs its kernel):
+          // on a loaded machine its rejoin can come after the page's.
+          await eventually("the session's kernel to answer again", async () => {
+            const r = await cluster.api("POST", `/session/${sessionId}`, {
+              mode: "query",
+              code: "print(1)",
+              runId: null,
+            }, user);
+            const body = await r.json().catch(() => null);
+            return body?.result?.status === "finished" ? true : undefined;
+          }, 60_000);
           await page.reload();
           await page.getByRole("heading", { name: "Settings" }).waitFor();
           await expectSaved();
