@@ -350,6 +350,28 @@ Deno.test({
       });
 
       await t.step(
+        "a terminal the server refuses says so on the page",
+        async () => {
+          const p = await browser.newPage(VIEWPORTS.desktop);
+          await p.context().addCookies(await page.context().cookies());
+          await p.goto(`${base}/ui/jobs/${sessionId}`);
+          // A session that is not there: the upgrade is refused (404), and
+          // the browser shows the page no answer, only a close.
+          await p.locator("#terminal").evaluate((el) =>
+            (el as unknown as { dataset: Record<string, string> }).dataset
+              .socket = "/ui/jobs/00000000-0000-4000-8000-000000000000/terminal"
+          );
+          await p.getByRole("button", { name: "Open terminal" }).click();
+          await p.locator('#terminal[data-state="closed"]').waitFor();
+          assertEquals(
+            await p.locator("#terminal-status").textContent(),
+            "The terminal could not be opened; try again in a moment.",
+          );
+          await p.close();
+        },
+      );
+
+      await t.step(
         "the terminal socket refuses a missing cookie and a foreign Origin",
         async () => {
           const path = `/ui/jobs/${sessionId}/terminal`;

@@ -93,7 +93,9 @@
     say("Connecting…");
     holder.dataset.state = "connecting";
     socket = new WebSocket(url);
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
       say("Connected.");
       holder.dataset.state = "open";
       button.textContent = "Reconnect terminal";
@@ -115,7 +117,15 @@
     socket.addEventListener("close", (e) => {
       socket = null;
       holder.dataset.state = "closed";
-      say(e.reason ? `Terminal closed: ${e.reason}` : "Terminal closed.");
+      // A refused upgrade shows the page no reason (the browser keeps the
+      // answer to itself): the session may be starting, or its node away.
+      say(
+        e.reason
+          ? `Terminal closed: ${e.reason}`
+          : opened
+          ? "Terminal closed."
+          : "The terminal could not be opened; try again in a moment.",
+      );
       button.hidden = false;
       button.focus();
     });
