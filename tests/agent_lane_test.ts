@@ -16,17 +16,11 @@ import {
   dockerSkipReason,
   runCode,
 } from "./fixtures/agent_docker.ts";
+import { imageMissing } from "./support/images.ts";
 
 const IMAGE = "bai/python:3.11-bookworm";
 const MiB = 2 ** 20;
-const hasImage = dockerSkipReason === null &&
-  (await new Deno.Command("docker", {
-    args: ["image", "inspect", IMAGE],
-    stdout: "null",
-    stderr: "null",
-  }).output()).success;
-const skip = dockerSkipReason ??
-  (hasImage ? null : `the ${IMAGE} image is not built`);
+const skip = dockerSkipReason ?? (await imageMissing("python")) ?? null;
 if (skip) console.error(`agent_lane_test: skipped: ${skip}`);
 
 /** What kind of file each of the runner's fds is (sockets, pipes, /dev/null). */

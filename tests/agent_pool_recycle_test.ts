@@ -18,18 +18,12 @@ import {
   dockerSkipReason,
   runCode,
 } from "./fixtures/agent_docker.ts";
+import { imageMissing } from "./support/images.ts";
 
 const IMAGE = "bai/python:3.11-bookworm";
 const MiB = 2 ** 20;
 const slots = { cpu: 1, mem: 512 * MiB };
-const hasImage = dockerSkipReason === null &&
-  (await new Deno.Command("docker", {
-    args: ["image", "inspect", IMAGE],
-    stdout: "null",
-    stderr: "null",
-  }).output()).success;
-const skip = dockerSkipReason ??
-  (hasImage ? null : `the ${IMAGE} image is not built`);
+const skip = dockerSkipReason ?? (await imageMissing("python")) ?? null;
 if (skip) console.error(`agent_pool_recycle_test: skipped: ${skip}`);
 
 /** What session A leaves behind, printing what it managed to leave. */

@@ -16,16 +16,10 @@ import { startCluster, type TestCluster } from "./support/cluster.ts";
 import { eventually } from "./support/eventually.ts";
 import { quotaVolumesMissing } from "./support/quota_volumes.ts";
 import { kernelDirs } from "../actors/agent/kernel/workdir.ts";
+import { imageMissing } from "./support/images.ts";
 
-const IMAGE = "bai/python:3.11-bookworm";
 const MiB = 2 ** 20;
-const missing = (await new Deno.Command("docker", {
-    args: ["image", "inspect", IMAGE],
-    stdout: "null",
-    stderr: "null",
-  }).output()).success
-  ? undefined
-  : `the ${IMAGE} image is not built (deno task images build python)`;
+const missing = await imageMissing("python");
 if (missing) console.error(`agent_pool_sessions_test: skipped: ${missing}`);
 const noQuota = await quotaVolumesMissing();
 

@@ -20,6 +20,7 @@ import { KernelConnection } from "./kernel/connection.ts";
 import {
   type KernelDirs,
   kernelDirs,
+  lanesRoot,
   readKernelRecord,
   writeKernelRecord,
 } from "./kernel/workdir.ts";
@@ -288,7 +289,7 @@ export class DockerKernelHost implements KernelHost {
     const adopted: LaunchedKernel[] = [];
     // The last run's lane sockets (kernel/lane.ts): no listener outlives
     // its agent, and the runners it left are back on their stdio.
-    await Deno.remove(`${this.opts.dataDir}/lanes`, { recursive: true })
+    await Deno.remove(lanesRoot(this.opts.dataDir), { recursive: true })
       .catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import type { AttachedStream } from "../docker/attach.ts";
+import { type AttachedStream, writeAll } from "../docker/attach.ts";
 import type { DemuxChunk } from "../docker/demux.ts";
 
 /** Where the lane dir is mounted in the container, and the socket in it. */
@@ -214,9 +214,4 @@ export class SocketLane implements AttachedStream {
     this.#attachEnded = true;
     this.#wake?.();
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }

@@ -45,7 +45,7 @@ export function kernelDirs(dataDir: string, key: string): KernelDirs {
     root,
     work: `${root}/work`,
     record: `${root}/kernel.json`,
-    lane: `${dataDir.replace(/\/+$/, "")}/lanes/${shortHash(key)}`,
+    lane: `${lanesRoot(dataDir)}/${shortHash(key)}`,
   };
 }
 
@@ -69,6 +69,10 @@ const scratch = new Map<
 
 const kernelsRoot = (dataDir: string) =>
   `${dataDir.replace(/\/+$/, "")}/kernels`;
+
+/** Where the kernels' lane dirs are (`<dataDir>/lanes`). */
+export const lanesRoot = (dataDir: string): string =>
+  `${dataDir.replace(/\/+$/, "")}/lanes`;
 
 /** Options of {@link enableScratchQuota}. */
 export interface ScratchQuotaOptions {

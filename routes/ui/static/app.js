@@ -24,17 +24,18 @@ async function fetchFragment(url) {
   return t.content;
 }
 
+const FOCUSABLE = "a[href], button, input, select, textarea";
+const labelOf = (el) =>
+  (el.getAttribute("aria-label") || el.textContent || "").trim();
+
 /** Keeps keyboard focus on the same control when its container is replaced. */
 function replaceKeepingFocus(oldEl, newEl) {
   const active = document.activeElement;
-  let key = null;
-  if (active && oldEl.contains(active)) {
-    key = active.getAttribute("aria-label") || active.textContent;
-  }
+  const key = active && oldEl.contains(active) ? labelOf(active) : null;
   oldEl.replaceWith(newEl);
   if (key === null) return;
-  for (const el of newEl.querySelectorAll("a, button, input, select")) {
-    if ((el.getAttribute("aria-label") || el.textContent) === key) {
+  for (const el of newEl.querySelectorAll(FOCUSABLE)) {
+    if (labelOf(el) === key) {
       el.focus();
       return;
     }
@@ -73,10 +74,7 @@ async function refreshPanel(url, id) {
   if (fresh && old) replaceKeepingFocus(old, fresh);
 }
 
-const FOCUSABLE = "a[href], button, input, select, textarea";
 const FOCUS_KEY = "bai:focus";
-const labelOf = (el) =>
-  (el.getAttribute("aria-label") || el.textContent || "").trim();
 
 /**
  * Reloads the page; the control with the keyboard focus gets it back
